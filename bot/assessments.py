@@ -40,6 +40,7 @@ class QuestionView:
     revision: int
     question: Question
     chosen: str | None  # the option chosen earlier, when the person came back to this question
+    number: int  # 1-based position among the questions that will be asked
     answered: int
     total: int
     first: bool
@@ -117,10 +118,12 @@ class AssessmentService:
         self, flow: Flow, assessment_id: int, revision: int, question: Question,
         answers: dict[str, str], note: str | None = None,
     ) -> QuestionView:
+        askable = [q.id for q in engine.questions_to_ask(flow, answers)]
+        number = askable.index(question.id) + 1 if question.id in askable else len(askable)
         answered, total = engine.progress(flow, answers)
-        first = engine.previous_question(flow, answers, question.id) is None
         return QuestionView(
-            flow, assessment_id, revision, question, answers.get(question.id), answered, total, first, note
+            flow, assessment_id, revision, question, answers.get(question.id), number, answered, total,
+            number == 1, note,
         )
 
     async def _current_view(self, session: AsyncSession, view: repo.AssessmentView, note: str | None = None) -> QuestionView | Note:

@@ -137,7 +137,7 @@ async def answers_of(session: AsyncSession, assessment_id: int) -> dict[str, str
     rows = await session.execute(
         select(Answer.question_id, Answer.option_id).where(Answer.assessment_id == assessment_id)
     )
-    return {q: o for q, o in rows.tuples()}
+    return {q: o for q, o in rows.all()}
 
 
 async def claim_revision(
@@ -239,7 +239,7 @@ async def latest_results(
             r.score,
             tuple((c.category_id, c.level, c.score) for c in r.categories),
         )
-        for a, r in rows.tuples()
+        for a, r in rows.all()
     ]
 
 

@@ -1,0 +1,1 @@
+"""Block Kit builders: pure functions from view objects to message dicts, within Slack's limits."""

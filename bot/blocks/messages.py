@@ -1,0 +1,94 @@
+"""Help, model choice, resume-or-restart, pause, status and short notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.actions import RESTART, RESUME, START, encode
+from bot.assessments import ChooseModel, Paused, ResumeOrRestart, StatusView
+from bot.blocks.common import actions, button, context, escape, message, section
+
+HELP = (
+    "*maturity-bot* runs MLOps maturity assessments right here.\n"
+    "• `/maturity start <model>`: start an assessment ({models}); `/maturity start` lets you pick\n"
+    "• `/maturity resume`: bring back your current question\n"
+    "• `/maturity status`: your assessment in progress and latest results in this channel\n"
+    "• `/maturity help`: this message\n"
+    "Questions come one at a time, visible only to you. When you finish, your level and next steps "
+    "are posted to the channel."
+)
+
+
+def build_help_message(model_ids: list[str], note: str | None = None) -> dict[str, Any]:
+    text = HELP.format(models=", ".join(f"`{m}`" for m in model_ids))
+    blocks = [section(f":information_source: {escape(note)}")] if note else []
+    blocks.append(section(text))
+    return message(text, blocks)
+
+
+def build_choose_model_message(view: ChooseModel) -> dict[str, Any]:
+    lines = [f"• *{escape(f.title)}*: {len(f.levels)} levels" for f in view.flows]
+    intro = "Which maturity model would you like to assess?"
+    if view.note:
+        intro = f"{escape(view.note)} {intro}"
+    buttons = [button(f.title, f"{START}:{f.id}", f.id) for f in view.flows]
+    blocks = [section(intro + "\n" + "\n".join(lines))]
+    for start in range(0, len(buttons), 25):
+        blocks.append(actions(f"models:{start}", buttons[start : start + 25]))
+    return message(intro, blocks)
+
+
+def build_resume_or_restart_message(view: ResumeOrRestart) -> dict[str, Any]:
+    current = view.in_progress
+    text = (
+        f"You already have a *{escape(current.flow.title)}* assessment in progress here "
+        f"({current.answered} of {current.total} answered). Continue it, or start "
+        f"*{escape(view.requested.title)}* from scratch? (The unfinished one is kept, not scored.)"
+    )
+    return message(text, [
+        section(text),
+        actions(f"rr:{current.assessment_id}", [
+            button("Resume", RESUME, encode(current.assessment_id), style="primary"),
+            button(f"Restart with {view.requested.id}", RESTART,
+                   encode(current.assessment_id, view.requested.id), style="danger"),
+        ]),
+    ])
+
+
+def build_paused_message(view: Paused) -> dict[str, Any]:
+    text = (f":pause_button: Paused your *{escape(view.flow.title)}* assessment "
+            f"({view.answered} of {view.total} answered). Your answers are saved; "
+            "run `/maturity resume` here whenever you're ready.")
+    return message(text, [section(text)])
+
+
+def build_note_message(text: str) -> dict[str, Any]:
+    # Notes are written by the service (no user input), so mentions like <@U123> stay live.
+    return message(text, [section(text)])
+
+
+def build_status_message(view: StatusView) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = []
+    if view.in_progress:
+        p = view.in_progress
+        blocks.append(section(
+            f"*In progress:* {escape(p.flow.title)}, {p.answered} of {p.total} answered. "
+            "`/maturity resume` brings back your current question."
+        ))
+    else:
+        blocks.append(section("*In progress:* nothing. Start with `/maturity start`."))
+    if view.results:
+        lines = []
+        for flow, r in view.results:
+            title = flow.title if flow else r.flow_id
+            name = flow.level(r.level).name if flow and r.level <= flow.max_level else ""
+            when = r.completed_at.strftime("%Y-%m-%d") if r.completed_at else ""
+            cats = ""
+            if flow and len(r.categories) > 1:
+                names = {c.id: c.name for c in flow.categories}
+                cats = "\n    " + ", ".join(f"{escape(names.get(c, c))} {lv}" for c, lv, _ in r.categories)
+            lines.append(f"• {when} *{escape(title)}*: Level {r.level} {escape(name)} ({r.score:.2f}){cats}")
+        blocks.append(section("*Latest results in this channel:*\n" + "\n".join(lines)))
+    else:
+        blocks.append(context("No completed assessments in this channel yet."))
+    return message("Your maturity assessments in this channel", blocks)

@@ -1,0 +1,40 @@
+"""The question message: one question, its why-it-matters line, options as buttons, Back and Pause."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.actions import ANSWER, BACK, PAUSE, encode
+from bot.assessments import QuestionView
+from bot.blocks.common import actions, button, context, escape, message, progress_bar, section
+
+
+def build_question_message(view: QuestionView) -> dict[str, Any]:
+    q = view.question
+    position = f"Question {view.number} of {view.total}"
+    blocks: list[dict[str, Any]] = []
+    if view.note:
+        blocks.append(context(f":information_source: {escape(view.note)}"))
+    blocks += [
+        context(f"*{escape(view.flow.title)}*  ·  {position}  {progress_bar(view.answered, view.total)}"),
+        section(f"*{escape(q.text)}*"),
+        context(f":bulb: _Why it matters:_ {escape(q.why)}"),
+    ]
+    buttons = [
+        button(
+            option.label,
+            f"{ANSWER}:{index}",  # action_ids must differ between the buttons of one block
+            encode(view.assessment_id, view.revision, q.id, option.id),
+            style="primary" if option.id == view.chosen else None,
+        )
+        for index, option in enumerate(q.options)
+    ]
+    blocks.append(actions(f"q:{view.assessment_id}:{view.revision}", buttons))
+    controls = []
+    if not view.first:
+        controls.append(button("← Back", BACK, encode(view.assessment_id, view.revision)))
+    controls.append(button("Pause", PAUSE, encode(view.assessment_id, view.revision)))
+    blocks.append(actions(f"c:{view.assessment_id}:{view.revision}", controls))
+    if view.chosen:
+        blocks.append(context("Your earlier answer is highlighted; choose it again to keep it."))
+    return message(f"{view.flow.title}, {position}: {q.text}", blocks)

@@ -1,0 +1,126 @@
+"""Run the app: HTTP (aiohttp) with /slack/events and /health, or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.runtime import Runtime, create_runtime
+from flows.schema import Flow
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+class UnreadableBody(ValueError):
+    pass
+
+
+def parse_slack_body(raw: str, content_type: str | None) -> dict[str, Any]:
+    """Parse a request body the way Slack means it.
+
+    Bolt 1.30 parses any form body containing the text "payload" as an interaction and, finding no
+    payload field, hands listeners ``{}`` (so `/maturity start` with "payload" in its text would be
+    lost). This parser looks for the field itself, and raises UnreadableBody on broken JSON.
+    """
+    if not raw:
+        return {}
+    try:
+        if (content_type or "").startswith("application/json") or raw.startswith("{"):
+            data = json.loads(raw)
+        else:
+            form = dict(parse_qsl(raw, keep_blank_values=True))
+            data = json.loads(form["payload"]) if "payload" in form else form
+    except (ValueError, TypeError) as exc:
+        raise UnreadableBody(str(exc)[:100]) from None
+    if not isinstance(data, dict):
+        raise UnreadableBody("body is not an object")
+    return data
+
+
+async def handle_slack_request(request: web.Request) -> web.Response:
+    """POST /slack/events: hand a correctly parsed request to Bolt (which checks the signature)."""
+    runtime = request.app[RUNTIME]
+    raw = await request.text()
+    try:
+        parsed = parse_slack_body(raw, request.content_type)
+    except UnreadableBody as exc:
+        logger.warning("unreadable_request", extra={"reason": str(exc)})
+        return web.json_response({"error": "unreadable request body"}, status=400)
+    bolt_request = AsyncBoltRequest(body=raw, query=request.query_string, headers=dict(request.headers))
+    if bolt_request.body != parsed:
+        bolt_request.body = parsed
+        bolt_request.context = build_async_context(AsyncBoltContext({}), parsed)
+    bolt_response = await runtime.app.async_dispatch(bolt_request)
+    return await to_aiohttp_response(bolt_response)
+
+
+async def handle_health(request: web.Request) -> web.Response:
+    """GET /health: 200 when the database answers, 503 when it does not."""
+    runtime = request.app[RUNTIME]
+    try:
+        async with runtime.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        logger.exception("health_check_failed")
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    return web.json_response({"status": "ok", "flows": sorted(runtime.service.flows)})
+
+
+def build_web_app(runtime: Runtime, *, with_events: bool = True) -> web.Application:
+    web_app = web.Application()
+    web_app[RUNTIME] = runtime
+    if with_events:
+        web_app.router.add_post(EVENTS_PATH, handle_slack_request)
+    web_app.router.add_get("/health", handle_health)
+    return web_app
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings, flows: dict[str, Flow]) -> None:
+    """Run until SIGINT/SIGTERM: HTTP mode, or Socket Mode when an app token is configured."""
+    runtime = await create_runtime(settings, flows)
+    socket_handler = None
+    # /health is served in both modes so platforms can probe the process.
+    runner = web.AppRunner(build_web_app(runtime, with_events=not settings.socket_mode), access_log=None)
+    try:
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket_handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token)
+            await socket_handler.connect_async()
+            logger.info("socket_mode_connected", extra={"health_port": settings.port})
+        else:
+            logger.info("listening", extra={"port": settings.port, "path": EVENTS_PATH})
+        await _wait_for_stop()
+    finally:
+        logger.info("stopping")
+        if socket_handler is not None:
+            await socket_handler.close_async()
+        await runner.cleanup()
+        await runtime.close()

@@ -1,0 +1,61 @@
+"""End to end: signed Slack requests to the running HTTP app, the Web API served by the double."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.loader import load_flows
+from tests.e2e.conftest import RunningBot
+from tests.slack_double import Person, SlackClient, SlackDouble, all_text, button, buttons
+
+FLOWS = load_flows()
+
+
+async def answer_all(slack: SlackClient, double: SlackDouble, message: dict, pick: int = -1) -> dict:
+    """Click option ``pick`` of every question until the app stops asking; returns the last reply."""
+    for _ in range(100):
+        answers = [b for b in buttons(message) if b["action_id"].startswith("answer:")]
+        if not answers:
+            return message
+        status, key = await slack.click(answers[pick])
+        assert status == 200
+        message = await double.wait_for_reply(key)
+    raise AssertionError("the assessment never ended")
+
+
+@pytest.mark.parametrize("model", ["google", "azure", "gigaom"])
+async def test_full_assessment_posts_the_result_to_the_channel(
+    slack: SlackClient, double: SlackDouble, model: str
+) -> None:
+    """Answering every question of a model with its best option posts its top level to the channel."""
+    status, key = await slack.command(f"start {model.upper()}")
+    assert status == 200
+    first = await double.wait_for_reply(key)
+    assert first["response_type"] == "ephemeral"
+    assert "Question 1 of" in all_text(first)
+    last = await answer_all(slack, double, first, pick=-1)
+    assert "Done!" in all_text(last) and last["replace_original"] is True
+    posts = double.api_calls("chat.postMessage")
+    assert len(posts) == 1
+    post = posts[0].params
+    assert post["channel"] == "C111"
+    flow = FLOWS[model]
+    text = all_text({"text": post["text"], "blocks": post["blocks"] if isinstance(post["blocks"], list) else __import__("json").loads(post["blocks"])})
+    top = flow.levels[-1]
+    assert f"Level {top.number}: {top.name}" in text
+    assert "<@U111>" in text
+    if len(flow.categories) > 1:
+        for category in flow.categories:
+            assert category.name in text
+
+
+async def test_worst_answers_give_level_zero_and_tailored_next_steps(slack: SlackClient, double: SlackDouble) -> None:
+    """A team missing the basics lands at level 0 and is told first what it missed."""
+    _, key = await slack.command("start google")
+    await answer_all(slack, double, await double.wait_for_reply(key), pick=0)
+    post = double.api_calls("chat.postMessage")[0].params
+    text = post["text"] + str(post["blocks"])
+    assert "Level 0: Manual process" in text
+    assert "Next steps towards level 1" in text
+    first_question = FLOWS["google"].questions[0]
+    assert first_question.advice[:40] in text
