@@ -76,8 +76,10 @@ def _check_flows(paths: list[Path], settings: Settings) -> int:
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         return 1
     for flow in found.values():
-        print(f"ok  {flow.id} v{flow.version}: {flow.title} ({len(flow.levels)} levels, "
-              f"{len(flow.categories)} categories, {len(flow.questions)} questions)")
+        print(
+            f"ok  {flow.id} v{flow.version}: {flow.title} ({len(flow.levels)} levels, "
+            f"{len(flow.categories)} categories, {len(flow.questions)} questions)"
+        )
     return 0
 
 
@@ -86,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = _settings()
     if args.command == "flows":
         return _check_flows(args.paths, settings)
-    secrets = [s for s in (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token) if s]
+    secrets = [
+        s for s in (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token) if s
+    ]
     configure_logging(settings.log_level, secrets)
     if args.command == "migrate":
         from models.migrate import upgrade

@@ -21,6 +21,8 @@ from models.tables import Status
 
 logger = logging.getLogger(__name__)
 
+ALREADY_COUNTED = "That click was already counted; here is where you are."
+
 
 @dataclass(frozen=True)
 class Who:
@@ -115,23 +117,40 @@ class AssessmentService:
         return usable
 
     def _view(
-        self, flow: Flow, assessment_id: int, revision: int, question: Question,
-        answers: dict[str, str], note: str | None = None,
+        self,
+        flow: Flow,
+        assessment_id: int,
+        revision: int,
+        question: Question,
+        answers: dict[str, str],
+        note: str | None = None,
     ) -> QuestionView:
         askable = [q.id for q in engine.questions_to_ask(flow, answers)]
         number = askable.index(question.id) + 1 if question.id in askable else len(askable)
         answered, total = engine.progress(flow, answers)
         return QuestionView(
-            flow, assessment_id, revision, question, answers.get(question.id), number, answered, total,
-            number == 1, note,
+            flow,
+            assessment_id,
+            revision,
+            question,
+            answers.get(question.id),
+            number,
+            answered,
+            total,
+            number == 1,
+            note,
         )
 
-    async def _current_view(self, session: AsyncSession, view: repo.AssessmentView, note: str | None = None) -> QuestionView | Note:
+    async def _current_view(
+        self, session: AsyncSession, view: repo.AssessmentView, note: str | None = None
+    ) -> QuestionView | Note:
         a = view.assessment
         flow = self.flows.get(a.flow_id)
         if flow is None:
-            return Note(f"The model `{a.flow_id}` of this assessment is no longer installed. "
-                        "Start a new one with `/maturity start`.")
+            return Note(
+                f"The model `{a.flow_id}` of this assessment is no longer installed. "
+                "Start a new one with `/maturity start`."
+            )
         answers = self._usable_answers(flow, await repo.answers_of(session, a.id))
         question = flow.question(a.current_question_id or "") or engine.next_question(flow, answers)
         if question is None:
@@ -149,8 +168,9 @@ class AssessmentService:
         if flow is None:
             return ChooseModel(self.sorted_flows(), note=f"I don't know the model `{flow_name[:40]}`.")
         async with self.sessions.begin() as session:
-            actor = await repo.ensure_actor(session, who.team_id, who.channel_id, who.user_id,
-                                            who.channel_name, who.user_name)
+            actor = await repo.ensure_actor(
+                session, who.team_id, who.channel_id, who.user_id, who.channel_name, who.user_name
+            )
             current = await repo.in_progress(session, actor.person_id, actor.channel_id)
             if current is None:
                 try:
@@ -185,59 +205,86 @@ class AssessmentService:
             if view is None or view.slack_user_id != who.user_id:
                 return Note("That button isn't yours. Start your own with `/maturity start`.")
             if not await repo.abandon(session, assessment_id):
-                return Note("That choice was already made. Use `/maturity resume` to see where you are.",
-                            replace=True)
+                return Note(
+                    "That choice was already made. Use `/maturity resume` to see where you are.", replace=True
+                )
             actor = repo.Actor(0, view.assessment.channel_id, view.assessment.person_id)
             logger.info("assessment_abandoned", extra={"assessment_id": assessment_id})
             return await self._create(session, actor, flow)
 
     # -- answering -----------------------------------------------------------------------------
 
-    async def _load_for_click(self, who: Who, assessment_id: int, revision: int) -> tuple[repo.AssessmentView, Flow, dict[str, str]] | Outcome:
-        """Load an assessment for a click, or the note to send when the click cannot apply."""
+    async def _load_for_click(
+        self, who: Who, assessment_id: int, revision: int, choice: tuple[str, str] | None = None
+    ) -> tuple[repo.AssessmentView, Flow, dict[str, str]] | Outcome:
+        """Load an assessment for a click, or the note to send when the click cannot apply.
+
+        ``choice`` is the (question, option) an answer button carries, used to tell a repeated
+        delivery of an accepted click from a click on an out-of-date message.
+        """
         async with self.sessions() as session:
             view = await repo.get_assessment(session, assessment_id)
             if view is None or view.slack_team_id != who.team_id:
                 return Note("That assessment no longer exists. Start a new one with `/maturity start`.")
             if view.slack_user_id != who.user_id:
-                return Note(f"That assessment belongs to <@{view.slack_user_id}>, so your click changed "
-                            "nothing. Start your own with `/maturity start`.")
+                return Note(
+                    f"That assessment belongs to <@{view.slack_user_id}>, so your click changed "
+                    "nothing. Start your own with `/maturity start`."
+                )
             a = view.assessment
             if a.status == Status.COMPLETED:
-                return Note("That assessment is already complete. `/maturity status` shows its result.",
-                            replace=True)
+                return Note(
+                    "That assessment is already complete. `/maturity status` shows its result.", replace=True
+                )
             if a.status != Status.IN_PROGRESS:
-                return Note("That assessment was replaced by a newer one. `/maturity resume` shows where "
-                            "you are.", replace=True)
+                return Note(
+                    "That assessment was replaced by a newer one. `/maturity resume` shows where you are.",
+                    replace=True,
+                )
             flow = self.flows.get(a.flow_id)
             if flow is None:
-                return Note(f"The model `{a.flow_id}` is no longer installed. Start a new assessment "
-                            "with `/maturity start`.")
-            if a.revision != revision:
-                shown = await self._current_view(
-                    session, view, note="That button was from an earlier question; nothing changed. "
-                    "Here is where you are.")
-                return shown
+                return Note(
+                    f"The model `{a.flow_id}` is no longer installed. Start a new assessment "
+                    "with `/maturity start`."
+                )
             answers = self._usable_answers(flow, await repo.answers_of(session, a.id))
+            if a.revision != revision:
+                repeated = choice is not None and answers.get(choice[0]) == choice[1]
+                note = (
+                    ALREADY_COUNTED
+                    if repeated
+                    else "That button was from an earlier step; nothing changed. Here is where you are."
+                )
+                return await self._current_view(session, view, note=note)
             return view, flow, answers
 
-    async def answer(self, who: Who, assessment_id: int, revision: int, question_id: str, option_id: str) -> Outcome:
+    async def answer(
+        self, who: Who, assessment_id: int, revision: int, question_id: str, option_id: str
+    ) -> Outcome:
         """Record one answer and move on: the next question, or the result when it was the last."""
-        loaded = await self._load_for_click(who, assessment_id, revision)
+        loaded = await self._load_for_click(who, assessment_id, revision, (question_id, option_id))
         if not isinstance(loaded, tuple):
             return loaded
         view, flow, answers = loaded
         question = flow.question(question_id)
-        if question is None or question.option(option_id) is None or view.assessment.current_question_id != question_id:
+        if (
+            question is None
+            or question.option(option_id) is None
+            or view.assessment.current_question_id != question_id
+        ):
             async with self.sessions() as session:
-                return await self._current_view(session, view, note="That button doesn't match the "
-                                                "current question; nothing changed.")
+                return await self._current_view(
+                    session, view, note="That button doesn't match the current question; nothing changed."
+                )
         answers = {**answers, question_id: option_id}
         following = engine.next_question(flow, answers, after=question_id)
         done = following is None
         async with self.sessions.begin() as session:
             claimed = await repo.claim_revision(
-                session, assessment_id, revision, None if done else following.id if following else None,
+                session,
+                assessment_id,
+                revision,
+                None if done else following.id if following else None,
                 Status.COMPLETED if done else Status.IN_PROGRESS,
             )
             if not claimed:
@@ -249,10 +296,24 @@ class AssessmentService:
                 return self._view(flow, assessment_id, revision + 1, following, answers)
             score = engine.score_assessment(flow, answers)
             result = await repo.add_result(session, assessment_id, score)
-        logger.info("assessment_completed", extra={"assessment_id": assessment_id, "flow": flow.id,
-                                                   "level": score.level, "score": score.score})
-        return ResultView(flow, assessment_id, result.id, view.slack_user_id, view.slack_channel_id,
-                          score, engine.tailored_next_steps(flow, score))
+        logger.info(
+            "assessment_completed",
+            extra={
+                "assessment_id": assessment_id,
+                "flow": flow.id,
+                "level": score.level,
+                "score": score.score,
+            },
+        )
+        return ResultView(
+            flow,
+            assessment_id,
+            result.id,
+            view.slack_user_id,
+            view.slack_channel_id,
+            score,
+            engine.tailored_next_steps(flow, score),
+        )
 
     async def _after_lost_race(self, who: Who, assessment_id: int) -> Outcome:
         logger.info("click_ignored", extra={"assessment_id": assessment_id, "reason": "duplicate"})
@@ -260,8 +321,7 @@ class AssessmentService:
             view = await repo.get_assessment(session, assessment_id)
             if view is None or view.assessment.status != Status.IN_PROGRESS:
                 return Note("That answer was already recorded.")
-            return await self._current_view(session, view, note="That click was already counted; "
-                                            "here is where you are.")
+            return await self._current_view(session, view, note=ALREADY_COUNTED)
 
     async def back(self, who: Who, assessment_id: int, revision: int) -> Outcome:
         """Show the previous question again so its answer can be changed."""
@@ -295,18 +355,25 @@ class AssessmentService:
         async with self.sessions() as session:
             if assessment_id is None:
                 actor = await self._find_actor(session, who)
-                current = None if actor is None else await repo.in_progress(
-                    session, actor.person_id, actor.channel_id)
+                current = (
+                    None
+                    if actor is None
+                    else await repo.in_progress(session, actor.person_id, actor.channel_id)
+                )
                 if current is None:
-                    return Note("You have no assessment in progress in this channel. "
-                                "Start one with `/maturity start`.")
+                    return Note(
+                        "You have no assessment in progress in this channel. "
+                        "Start one with `/maturity start`."
+                    )
                 assessment_id = current.id
             view = await repo.get_assessment(session, assessment_id)
             if view is None or view.slack_user_id != who.user_id or view.slack_team_id != who.team_id:
                 return Note("That button isn't yours. Start your own with `/maturity start`.")
             if view.assessment.status != Status.IN_PROGRESS:
-                return Note("That assessment is no longer in progress. `/maturity status` shows your "
-                            "results.", replace=True)
+                return Note(
+                    "That assessment is no longer in progress. `/maturity status` shows your results.",
+                    replace=True,
+                )
             return await self._current_view(session, view)
 
     async def _find_actor(self, session: AsyncSession, who: Who) -> repo.Actor | None:

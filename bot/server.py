@@ -113,7 +113,7 @@ async def serve(settings: Settings, flows: dict[str, Flow]) -> None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             socket_handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token)
-            await socket_handler.connect_async()
+            await socket_handler.connect_async()  # type: ignore[no-untyped-call]  # untyped in bolt
             logger.info("socket_mode_connected", extra={"health_port": settings.port})
         else:
             logger.info("listening", extra={"port": settings.port, "path": EVENTS_PATH})
@@ -121,6 +121,6 @@ async def serve(settings: Settings, flows: dict[str, Flow]) -> None:
     finally:
         logger.info("stopping")
         if socket_handler is not None:
-            await socket_handler.close_async()
+            await socket_handler.close_async()  # type: ignore[no-untyped-call]  # untyped in bolt
         await runner.cleanup()
         await runtime.close()

@@ -48,7 +48,9 @@ class Messenger:
             logger.exception("reply_failed", extra={"replace": replace})
             return False
         if response.status_code != 200:
-            logger.warning("reply_rejected", extra={"status": response.status_code, "body": response.body[:200]})
+            logger.warning(
+                "reply_rejected", extra={"status": response.status_code, "body": response.body[:200]}
+            )
             return False
         return True
 

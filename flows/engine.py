@@ -52,11 +52,7 @@ def skipped_ids(flow: Flow, answers: Answers) -> set[str]:
                 ceiling[question.category] = question.level
     # A skipping answer on a question that is itself skipped must not count; because ceilings only
     # skip strictly higher levels, the lowest ceiling per category is never itself skipped.
-    return {
-        q.id
-        for q in flow.questions
-        if q.category in ceiling and q.level > ceiling[q.category]
-    }
+    return {q.id for q in flow.questions if q.category in ceiling and q.level > ceiling[q.category]}
 
 
 def questions_to_ask(flow: Flow, answers: Answers) -> list[Question]:
@@ -133,10 +129,7 @@ def score_assessment(flow: Flow, answers: Answers) -> Score:
     skipped = skipped_ids(flow, answers)
     categories = tuple(_category_result(flow, c.id, answers, skipped) for c in flow.categories)
     ordered = sorted(categories, key=lambda r: (r.level, r.score))
-    if flow.overall is OverallRule.MEDIAN:
-        pick = ordered[(len(ordered) - 1) // 2]
-    else:
-        pick = ordered[0]
+    pick = ordered[(len(ordered) - 1) // 2] if flow.overall is OverallRule.MEDIAN else ordered[0]
     mean = sum(r.score for r in categories) / len(categories)
     # The overall finer score stays inside the overall level: the level comes from the rule,
     # the fraction from how far the categories have got on average.

@@ -141,7 +141,9 @@ def load_flows(extra_dirs: Iterable[Path] = ()) -> dict[str, Flow]:
                 continue
             if flow.id in seen_here:
                 problems.append(
-                    Problem(str(file), None, "id", f"flow id '{flow.id}' is also used by {seen_here[flow.id]}")
+                    Problem(
+                        str(file), None, "id", f"flow id '{flow.id}' is also used by {seen_here[flow.id]}"
+                    )
                 )
                 continue
             seen_here[flow.id] = file

@@ -149,9 +149,7 @@ def reference_problems(flow: Flow) -> list[tuple[Path, str]]:
         if question.id in dup_questions:
             problems.append((("questions", qi, "id"), f"duplicate question id '{question.id}'"))
         if question.category not in category_ids:
-            problems.append(
-                (("questions", qi, "category"), f"unknown category '{question.category}'")
-            )
+            problems.append((("questions", qi, "category"), f"unknown category '{question.category}'"))
         if question.level not in level_set:
             problems.append((("questions", qi, "level"), f"unknown level {question.level}"))
         option_ids = [o.id for o in question.options]

@@ -41,7 +41,9 @@ class Actor:
     person_id: int
 
 
-async def _get_or_create(session: AsyncSession, model: Any, keys: dict[str, Any], extra: dict[str, Any]) -> int:
+async def _get_or_create(
+    session: AsyncSession, model: Any, keys: dict[str, Any], extra: dict[str, Any]
+) -> int:
     criteria = [getattr(model, k) == v for k, v in keys.items()]
     found = await session.scalar(select(model.id).where(*criteria))
     if found is not None:
@@ -49,7 +51,9 @@ async def _get_or_create(session: AsyncSession, model: Any, keys: dict[str, Any]
     stmt = _insert(session, model).values(**keys, **extra).on_conflict_do_nothing()
     await session.execute(stmt)
     # Another instance may have inserted the row between our select and insert; read it back.
-    return int(await session.scalar(select(model.id).where(*criteria)))
+    created = await session.scalar(select(model.id).where(*criteria))
+    assert created is not None, "ON CONFLICT DO NOTHING left no row behind"
+    return int(created)
 
 
 async def ensure_actor(
@@ -201,9 +205,7 @@ async def add_result(session: AsyncSession, assessment_id: int, score: Score) ->
 
 
 async def record_post(session: AsyncSession, result_id: int, ts: str | None, error: str | None) -> None:
-    await session.execute(
-        update(Result).where(Result.id == result_id).values(posted_ts=ts, post_error=error)
-    )
+    await session.execute(update(Result).where(Result.id == result_id).values(posted_ts=ts, post_error=error))
 
 
 @dataclass(frozen=True)
@@ -255,8 +257,12 @@ async def abandon(session: AsyncSession, assessment_id: int) -> bool:
     result = await session.execute(
         update(Assessment)
         .where(Assessment.id == assessment_id, Assessment.status == Status.IN_PROGRESS)
-        .values(status=Status.ABANDONED, current_question_id=None, updated_at=utcnow(),
-                revision=Assessment.revision + 1)
+        .values(
+            status=Status.ABANDONED,
+            current_question_id=None,
+            updated_at=utcnow(),
+            revision=Assessment.revision + 1,
+        )
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -107,13 +107,26 @@ class SlackDouble:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if method == "auth.test":
             return web.json_response(
-                {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "maturity-bot",
-                 "team_id": "T111", "user_id": "UBOT", "bot_id": "BBOT"}
+                {
+                    "ok": True,
+                    "url": "https://acme.slack.com/",
+                    "team": "Acme",
+                    "user": "maturity-bot",
+                    "team_id": "T111",
+                    "user_id": "UBOT",
+                    "bot_id": "BBOT",
+                }
             )
         if method == "chat.postMessage":
             ts = f"1700000000.{next(self._ts):06d}"
-            return web.json_response({"ok": True, "channel": params.get("channel"), "ts": ts,
-                                      "message": {"text": params.get("text")}})
+            return web.json_response(
+                {
+                    "ok": True,
+                    "channel": params.get("channel"),
+                    "ts": ts,
+                    "message": {"text": params.get("text")},
+                }
+            )
         return web.json_response({"ok": True})
 
     async def _response(self, request: web.Request) -> web.Response:
@@ -161,7 +174,9 @@ class SlackClient:
     def new_key(self) -> str:
         return f"r{next(self._keys)}"
 
-    async def post(self, body: str, content_type: str, headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+    async def post(
+        self, body: str, content_type: str, headers: dict[str, str] | None = None
+    ) -> aiohttp.ClientResponse:
         merged = {"Content-Type": content_type, **sign(body), **(headers or {})}
         async with self.session.post(self._app_url(), data=body.encode(), headers=merged) as response:
             await response.read()
@@ -171,30 +186,56 @@ class SlackClient:
         """Send `/maturity <text>`; returns (HTTP status, response_url key)."""
         who = who or Person()
         key = self.new_key()
-        body = urlencode({
-            "token": "legacy", "team_id": who.team_id, "team_domain": "acme",
-            "channel_id": who.channel_id, "channel_name": "ml-platform", "user_id": who.user_id,
-            "user_name": who.name, "command": "/maturity", "text": text, "api_app_id": "A111",
-            "is_enterprise_install": "false", "response_url": self.double.response_url(key),
-            "trigger_id": "1.2.abc",
-        })
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": who.team_id,
+                "team_domain": "acme",
+                "channel_id": who.channel_id,
+                "channel_name": "ml-platform",
+                "user_id": who.user_id,
+                "user_name": who.name,
+                "command": "/maturity",
+                "text": text,
+                "api_app_id": "A111",
+                "is_enterprise_install": "false",
+                "response_url": self.double.response_url(key),
+                "trigger_id": "1.2.abc",
+            }
+        )
         response = await self.post(body, "application/x-www-form-urlencoded")
         return response.status, key
 
-    def click_body(self, button: dict[str, Any], who: Person | None = None, key: str | None = None) -> tuple[str, str]:
+    def click_body(
+        self, button: dict[str, Any], who: Person | None = None, key: str | None = None
+    ) -> tuple[str, str]:
         who = who or Person()
         key = key or self.new_key()
         payload = {
-            "type": "block_actions", "api_app_id": "A111", "token": "legacy", "trigger_id": "1.2.abc",
+            "type": "block_actions",
+            "api_app_id": "A111",
+            "token": "legacy",
+            "trigger_id": "1.2.abc",
             "user": {"id": who.user_id, "username": who.name, "name": who.name, "team_id": who.team_id},
             "team": {"id": who.team_id, "domain": "acme"},
             "channel": {"id": who.channel_id, "name": "ml-platform"},
-            "container": {"type": "message", "message_ts": "1700000000.000100",
-                          "channel_id": who.channel_id, "is_ephemeral": True},
+            "container": {
+                "type": "message",
+                "message_ts": "1700000000.000100",
+                "channel_id": who.channel_id,
+                "is_ephemeral": True,
+            },
             "response_url": self.double.response_url(key),
-            "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "b",
-                         "value": button.get("value", ""), "text": button.get("text", {}),
-                         "action_ts": f"{time.time():.6f}"}],
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": button["action_id"],
+                    "block_id": "b",
+                    "value": button.get("value", ""),
+                    "text": button.get("text", {}),
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
         }
         return urlencode({"payload": json.dumps(payload)}), key
 

@@ -45,20 +45,32 @@ def build_resume_or_restart_message(view: ResumeOrRestart) -> dict[str, Any]:
         f"({current.answered} of {current.total} answered). Continue it, or start "
         f"*{escape(view.requested.title)}* from scratch? (The unfinished one is kept, not scored.)"
     )
-    return message(text, [
-        section(text),
-        actions(f"rr:{current.assessment_id}", [
-            button("Resume", RESUME, encode(current.assessment_id), style="primary"),
-            button(f"Restart with {view.requested.id}", RESTART,
-                   encode(current.assessment_id, view.requested.id), style="danger"),
-        ]),
-    ])
+    return message(
+        text,
+        [
+            section(text),
+            actions(
+                f"rr:{current.assessment_id}",
+                [
+                    button("Resume", RESUME, encode(current.assessment_id), style="primary"),
+                    button(
+                        f"Restart with {view.requested.id}",
+                        RESTART,
+                        encode(current.assessment_id, view.requested.id),
+                        style="danger",
+                    ),
+                ],
+            ),
+        ],
+    )
 
 
 def build_paused_message(view: Paused) -> dict[str, Any]:
-    text = (f":pause_button: Paused your *{escape(view.flow.title)}* assessment "
-            f"({view.answered} of {view.total} answered). Your answers are saved; "
-            "run `/maturity resume` here whenever you're ready.")
+    text = (
+        f":pause_button: Paused your *{escape(view.flow.title)}* assessment "
+        f"({view.answered} of {view.total} answered). Your answers are saved; "
+        "run `/maturity resume` here whenever you're ready."
+    )
     return message(text, [section(text)])
 
 
@@ -71,10 +83,12 @@ def build_status_message(view: StatusView) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
     if view.in_progress:
         p = view.in_progress
-        blocks.append(section(
-            f"*In progress:* {escape(p.flow.title)}, {p.answered} of {p.total} answered. "
-            "`/maturity resume` brings back your current question."
-        ))
+        blocks.append(
+            section(
+                f"*In progress:* {escape(p.flow.title)}, {p.answered} of {p.total} answered. "
+                "`/maturity resume` brings back your current question."
+            )
+        )
     else:
         blocks.append(section("*In progress:* nothing. Start with `/maturity start`."))
     if view.results:

@@ -31,8 +31,9 @@ def build_result_message(view: ResultView) -> dict[str, Any]:
         fields = [
             {
                 "type": "mrkdwn",
-                "text": clip(f"*{escape(flow.category(c.category_id).name)}*\n"
-                             f"Level {c.level} ({c.score:.2f})", 2000),
+                "text": clip(
+                    f"*{escape(flow.category(c.category_id).name)}*\nLevel {c.level} ({c.score:.2f})", 2000
+                ),
             }
             for c in score.categories
         ]
@@ -60,19 +61,24 @@ def build_result_message(view: ResultView) -> dict[str, Any]:
 def build_completed_note(view: ResultView, posted: bool) -> dict[str, Any]:
     """Replaces the last question in the person's view once the result exists."""
     if posted:
-        text = (f":white_check_mark: Done! You are at *{escape(_level_line(view.flow, view.score.level))}* "
-                "on the " f"*{escape(view.flow.title)}*. The result and next steps are posted in this channel.")
+        text = (
+            f":white_check_mark: Done! You are at *{escape(_level_line(view.flow, view.score.level))}* "
+            "on the "
+            f"*{escape(view.flow.title)}*. The result and next steps are posted in this channel."
+        )
     else:
-        text = (f":white_check_mark: Done! You are at *{escape(_level_line(view.flow, view.score.level))}* "
-                f"on the *{escape(view.flow.title)}*.")
+        text = (
+            f":white_check_mark: Done! You are at *{escape(_level_line(view.flow, view.score.level))}* "
+            f"on the *{escape(view.flow.title)}*."
+        )
     return message(text, [section(text)])
 
 
 POST_ERRORS = {
     "not_in_channel": "I'm not a member of this channel. Add me with `/invite @maturity-bot`, then run "
-                      "`/maturity status` to see the result again.",
+    "`/maturity status` to see the result again.",
     "channel_not_found": "I can't see this channel (private channels need an invitation: "
-                         "`/invite @maturity-bot`).",
+    "`/invite @maturity-bot`).",
     "is_archived": "This channel is archived, so I can't post there.",
     "restricted_action": "This workspace doesn't let apps post in this channel.",
 }
@@ -82,6 +88,8 @@ def build_post_failed_message(view: ResultView, error: str) -> dict[str, Any]:
     """Tells the person why the channel summary is missing, and shows them the result anyway."""
     reason = POST_ERRORS.get(error, f"Slack answered `{escape(error)}` when I tried to post.")
     result = build_result_message(view)
-    note = section(f":warning: I couldn't post your result to the channel. {reason} "
-                   "Your result is saved; here it is just for you:")
+    note = section(
+        f":warning: I couldn't post your result to the channel. {reason} "
+        "Your result is saved; here it is just for you:"
+    )
     return message(f"I couldn't post your result to the channel: {error}", [note, *result["blocks"]])

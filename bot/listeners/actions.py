@@ -24,8 +24,10 @@ from bot.slack import Messenger
 
 logger = logging.getLogger(__name__)
 
-STALE = Note("That button is from an older message I can't read any more; nothing changed. "
-             "`/maturity resume` brings back your current question.")
+STALE = Note(
+    "That button is from an older message I can't read any more; nothing changed. "
+    "`/maturity resume` brings back your current question."
+)
 
 
 def who_from_body(body: dict[str, Any]) -> Who:

@@ -28,8 +28,10 @@ from bot.slack import Messenger
 
 logger = logging.getLogger(__name__)
 
-APOLOGY = ("Sorry, something went wrong on my side and nothing was changed. Please try again in a "
-           "moment; `/maturity resume` brings back your current question.")
+APOLOGY = (
+    "Sorry, something went wrong on my side and nothing was changed. Please try again in a "
+    "moment; `/maturity resume` brings back your current question."
+)
 
 
 async def deliver(
@@ -45,12 +47,16 @@ async def deliver(
         ts, error = await messenger.post(outcome.channel_id, build_result_message(outcome))
         await service.record_post(outcome.result_id, ts, error)
         if error is None:
-            await messenger.reply(response_url, build_completed_note(outcome, posted=True), replace=from_click)
+            await messenger.reply(
+                response_url, build_completed_note(outcome, posted=True), replace=from_click
+            )
         else:
             await messenger.reply(response_url, build_post_failed_message(outcome, error), replace=from_click)
         return
     if isinstance(outcome, Note):
-        await messenger.reply(response_url, build_note_message(outcome.text), replace=from_click and outcome.replace)
+        await messenger.reply(
+            response_url, build_note_message(outcome.text), replace=from_click and outcome.replace
+        )
         return
     if isinstance(outcome, QuestionView):
         body = build_question_message(outcome)

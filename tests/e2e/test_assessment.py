@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flows.loader import load_flows
-from tests.e2e.conftest import RunningBot
-from tests.slack_double import Person, SlackClient, SlackDouble, all_text, button, buttons
+from tests.slack_double import SlackClient, SlackDouble, all_text, buttons
 
 FLOWS = load_flows()
 
@@ -34,13 +33,21 @@ async def test_full_assessment_posts_the_result_to_the_channel(
     assert first["response_type"] == "ephemeral"
     assert "Question 1 of" in all_text(first)
     last = await answer_all(slack, double, first, pick=-1)
-    assert "Done!" in all_text(last) and last["replace_original"] is True
+    assert "Done!" in all_text(last)
+    assert last["replace_original"] is True
     posts = double.api_calls("chat.postMessage")
     assert len(posts) == 1
     post = posts[0].params
     assert post["channel"] == "C111"
     flow = FLOWS[model]
-    text = all_text({"text": post["text"], "blocks": post["blocks"] if isinstance(post["blocks"], list) else __import__("json").loads(post["blocks"])})
+    text = all_text(
+        {
+            "text": post["text"],
+            "blocks": post["blocks"]
+            if isinstance(post["blocks"], list)
+            else __import__("json").loads(post["blocks"]),
+        }
+    )
     top = flow.levels[-1]
     assert f"Level {top.number}: {top.name}" in text
     assert "<@U111>" in text
@@ -49,7 +56,9 @@ async def test_full_assessment_posts_the_result_to_the_channel(
             assert category.name in text
 
 
-async def test_worst_answers_give_level_zero_and_tailored_next_steps(slack: SlackClient, double: SlackDouble) -> None:
+async def test_worst_answers_give_level_zero_and_tailored_next_steps(
+    slack: SlackClient, double: SlackDouble
+) -> None:
     """A team missing the basics lands at level 0 and is told first what it missed."""
     _, key = await slack.command("start google")
     await answer_all(slack, double, await double.wait_for_reply(key), pick=0)

@@ -44,12 +44,20 @@ def test_the_three_models_ship() -> None:
     flows = {f.id: f for f in (load_flow(p) for p in SHIPPED)}
     assert {k: flows[k].max_level for k in EXPECTED} == EXPECTED
     assert [c.name for c in flows["azure"].categories] == [
-        "People", "Model creation", "Model release", "Application integration"
+        "People",
+        "Model creation",
+        "Model release",
+        "Application integration",
     ]
     assert [c.id for c in flows["gigaom"].categories] == [
-        "strategy", "architecture", "modeling", "processes", "management"
+        "strategy",
+        "architecture",
+        "modeling",
+        "processes",
+        "management",
     ]
-    assert flows["gigaom"].notice and "derived" in flows["gigaom"].notice.lower()
+    assert flows["gigaom"].notice
+    assert "derived" in flows["gigaom"].notice.lower()
 
 
 def test_every_level_has_two_questions(flow: Flow) -> None:
@@ -79,6 +87,7 @@ def test_options_describe_practice_not_self_ratings(flow: Flow) -> None:
 def test_each_level_is_reachable(flow: Flow) -> None:
     """For every level N there is a way of answering that scores exactly N overall."""
     for target in range(flow.max_level + 1):
+
         def choose(q: Question, target: int = target) -> Option:
             return _best(q) if q.level <= target else _worst(q)
 
