@@ -1,0 +1,71 @@
+"""End to end: what happens when Slack refuses, rate-limits or fails a call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from models.tables import Result
+from tests.e2e.conftest import RunningBot
+from tests.slack_double import Scripted, SlackClient, SlackDouble, all_text, buttons
+
+
+async def finish_google(slack: SlackClient, double: SlackDouble) -> dict[str, Any]:
+    _, key = await slack.command("start google")
+    message = await double.wait_for_reply(key)
+    while True:
+        answers = [b for b in buttons(message) if b["action_id"].startswith("answer:")]
+        if not answers:
+            return message
+        _, key = await slack.click(answers[-1])
+        message = await double.wait_for_reply(key)
+
+
+async def stored_result(bot: RunningBot) -> Result:
+    assert bot.runtime is not None
+    async with bot.runtime.sessions() as session:
+        result = await session.scalar(select(Result))
+        assert result is not None
+        return result
+
+
+async def test_not_in_channel_tells_the_person_and_keeps_the_result(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """If the bot may not post in the channel, the person sees the result, how to fix it, and it is stored."""
+    double.script("chat.postMessage", Scripted(error="not_in_channel"))
+    last = await finish_google(slack, double)
+    text = all_text(last)
+    assert "couldn't post your result" in text
+    assert "/invite @maturity-bot" in text
+    assert "Level 2: CI/CD pipeline automation" in text
+    result = await stored_result(bot)
+    assert (result.level, result.posted_ts, result.post_error) == (2, None, "not_in_channel")
+    _, key = await slack.command("status")
+    assert "Level 2" in all_text(await double.wait_for_reply(key))
+
+
+async def test_a_rate_limited_post_is_retried_and_posted_once(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """A 429 with Retry-After on chat.postMessage is waited out and the summary is posted exactly once."""
+    double.script("chat.postMessage", Scripted(retry_after=1))
+    last = await finish_google(slack, double)
+    assert "Done!" in all_text(last)
+    attempts = double.api_calls("chat.postMessage")
+    assert len(attempts) == 2
+    result = await stored_result(bot)
+    assert result.posted_ts is not None
+    assert result.post_error is None
+
+
+async def test_a_failing_slack_api_is_reported_not_raised(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """Server errors from Slack are retried, then reported to the person; the result stays stored."""
+    double.script("chat.postMessage", Scripted(error="fatal_error", status=500, times=3))
+    last = await finish_google(slack, double)
+    assert "couldn't post your result" in all_text(last)
+    result = await stored_result(bot)
+    assert result.post_error is not None

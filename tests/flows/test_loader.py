@@ -1,0 +1,98 @@
+"""Broken flow files are refused with file, line and key; good ones load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flows.loader import BUILTIN_DIR, FlowError, load_flow, load_flows, parse_flow
+
+TINY = (Path(__file__).parent / "data" / "tiny.yaml").read_text()
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(FlowError) as caught:
+        parse_flow(text, "team.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_the_tiny_flow_loads() -> None:
+    """A valid file loads with its questions in order; an integer version becomes a string."""
+    flow = parse_flow(TINY.replace('version: "1"', "version: 3"), "tiny.yaml")
+    assert [q.id for q in flow.questions] == ["b0", "b1", "b2", "r1", "r2"]
+    assert flow.version == "3"
+
+
+def test_yaml_syntax_errors_name_the_line() -> None:
+    """A YAML syntax error is reported with its file and line, no traceback."""
+    assert problems_of("id: x\ntitle: [unclosed\n") == [
+        "team.yaml:3: not valid YAML: expected ',' or ']', but got '<stream end>'"
+    ]
+
+
+def test_a_misspelt_key_names_its_line_and_path() -> None:
+    """An unknown key inside a question is reported at its own line with its dotted path."""
+    broken = TINY.replace("    why: Hand-run training drifts.", "    wy: Hand-run training drifts.")
+    problems = problems_of(broken)
+    line = broken.splitlines().index("    wy: Hand-run training drifts.") + 1
+    assert f"team.yaml:{line} [questions[1].wy]: unknown key (check its spelling)" in problems
+    assert any("[questions[1].why]: Field required" in p for p in problems)
+
+
+def test_an_overlong_button_label_is_refused() -> None:
+    """Option labels longer than Slack's 75-character button limit are refused at their line."""
+    broken = TINY.replace("label: Tested in CI", "label: " + "x" * 80)
+    (problem,) = problems_of(broken)
+    assert "[questions[2].options[1].label]" in problem
+    assert "at most 75 characters" in problem
+
+
+def test_unknown_references_are_refused() -> None:
+    """A question naming an undefined category or level is reported where it is written."""
+    broken = TINY.replace("    category: run\n    level: 2", "    category: ops\n    level: 7")
+    problems = problems_of(broken)
+    assert any("[questions[4].category]: unknown category 'ops'" in p for p in problems)
+    assert any("[questions[4].level]: unknown level 7" in p for p in problems)
+
+
+def test_duplicate_ids_and_questions_that_decide_nothing() -> None:
+    """Duplicate question ids and a question whose every option meets it are both refused."""
+    broken = TINY.replace("id: b1\n", "id: b0\n").replace(
+        "{id: untested, label: Untested, credit: 0}", "{id: untested, label: Untested, credit: 1}"
+    )
+    problems = problems_of(broken)
+    assert any("duplicate question id 'b0'" in p for p in problems)
+    assert any("every option meets the criterion" in p for p in problems)
+
+
+def test_a_skipping_option_must_not_outscore_a_plain_one() -> None:
+    """A skip on a better answer than another option would let a better answer lower the score."""
+    broken = TINY.replace("{id: none, label: \"No\", credit: 0, skips_higher_levels: true}",
+                          "{id: none, label: \"No\", credit: 0.9, skips_higher_levels: true}")
+    assert any("must not earn more credit" in p for p in problems_of(broken))
+
+
+def test_missing_next_steps_are_named() -> None:
+    """Every category needs next steps for every level below the top."""
+    broken = TINY.replace("  - {category: run, level: 1, steps: [Watch for drift.]}\n", "")
+    assert any("missing next steps for category 'run' at level 1" in p for p in problems_of(broken))
+
+
+def test_a_directory_of_team_flows_adds_and_replaces(tmp_path: Path) -> None:
+    """FLOWS_DIR adds a team's flows next to the shipped ones; a broken one stops the whole load."""
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    flows = load_flows([tmp_path])
+    assert sorted(flows) == ["azure", "gigaom", "google", "tiny"]
+    (tmp_path / "broken.yml").write_text("id: [")
+    with pytest.raises(FlowError) as caught:
+        load_flows([tmp_path])
+    assert caught.value.problems[0].file.endswith("broken.yml")
+    with pytest.raises(FlowError):
+        load_flows([tmp_path / "missing"])
+
+
+def test_shipped_flows_all_load() -> None:
+    """Every YAML file shipped in flows/ loads."""
+    for path in BUILTIN_DIR.glob("*.yaml"):
+        assert load_flow(path).id == path.stem
