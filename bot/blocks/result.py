@@ -20,10 +20,10 @@ def build_result_message(view: ResultView) -> dict[str, Any]:
     flow, score = view.flow, view.score
     level = flow.level(score.level)
     blocks: list[dict[str, Any]] = [
-        header(f"{flow.title}: {_level_line(flow, score.level)}"),
+        header(f"{_level_line(flow, score.level)} · {flow.title}"),
         section(
             f"<@{view.user_id}> completed the *{escape(flow.title)}* assessment.\n"
-            f"*{escape(_level_line(flow, score.level))}*  (score {score.score:.2f} of {flow.max_level})\n"
+            f"*{escape(_level_line(flow, score.level))}*  (score {score.score:.2f} on the 0–{flow.max_level} scale)\n"
             f"{escape(level.meaning)}"
         ),
     ]

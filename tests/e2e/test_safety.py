@@ -245,3 +245,17 @@ async def test_url_verification_and_health(bot: RunningBot, slack: SlackClient) 
     async with slack.session.get(bot.url + "/health") as r:
         assert r.status == 200
         assert (await r.json())["flows"] == ["azure", "gigaom", "google"]
+
+
+async def test_two_starts_at_once_create_one_assessment(bot: RunningBot, slack: SlackClient, double: SlackDouble) -> None:
+    """Racing `/maturity start` commands from one person leave exactly one assessment in progress."""
+    await start(slack, double, model="azure", who=Person(user_id="U222"))  # the person rows exist now
+    results = await asyncio.gather(*(slack.command("start google") for _ in range(4)))
+    assert [status for status, _ in results] == [200] * 4
+    replies = [all_text(await double.wait_for_reply(key)) for _, key in results]
+    assert sum("Question 1 of" in r for r in replies) == 1
+    assert sum("already have" in r for r in replies) == 3
+    assert bot.runtime is not None
+    async with bot.runtime.sessions() as session:
+        flows = (await session.execute(select(Assessment.flow_id).order_by(Assessment.id))).scalars().all()
+    assert flows == ["azure", "google"]
