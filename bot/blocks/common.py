@@ -12,7 +12,9 @@ FALLBACK_TEXT = 3000
 
 
 def clip(text: str, limit: int) -> str:
-    """Shorten ``text`` to at most ``limit`` characters, marking the cut with an ellipsis."""
+    """Shorten ``text`` to at most ``limit`` (>= 1) characters, marking the cut with an ellipsis."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

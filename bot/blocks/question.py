@@ -37,4 +37,4 @@ def build_question_message(view: QuestionView) -> dict[str, Any]:
     blocks.append(actions(f"c:{view.assessment_id}:{view.revision}", controls))
     if view.chosen:
         blocks.append(context("Your earlier answer is highlighted; choose it again to keep it."))
-    return message(f"{view.flow.title}, {position}: {q.text}", blocks)
+    return message(f"{escape(view.flow.title)}, {position}: {escape(q.text)}", blocks)

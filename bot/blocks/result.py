@@ -23,7 +23,8 @@ def build_result_message(view: ResultView) -> dict[str, Any]:
         header(f"{_level_line(flow, score.level)} · {flow.title}"),
         section(
             f"<@{view.user_id}> completed the *{escape(flow.title)}* assessment.\n"
-            f"*{escape(_level_line(flow, score.level))}*  (score {score.score:.2f} on the 0–{flow.max_level} scale)\n"
+            f"*{escape(_level_line(flow, score.level))}*  "
+            f"(score {score.score:.2f} on the 0 to {flow.max_level} scale)\n"
             f"{escape(level.meaning)}"
         ),
     ]
@@ -54,7 +55,7 @@ def build_result_message(view: ResultView) -> dict[str, Any]:
     sources = ", ".join(f"<{s.url}|{escape(s.title)}>" for s in flow.sources)
     notes.append(f"Based on {sources}. Run `/maturity start {flow.id}` to take it yourself.")
     blocks.append(context(*notes))
-    text = f"{flow.title}: <@{view.user_id}> is at {_level_line(flow, score.level)}"
+    text = f"{escape(flow.title)}: <@{view.user_id}> is at {escape(_level_line(flow, score.level))}"
     return message(text, blocks)
 
 

@@ -8,8 +8,15 @@ from bot.config import Settings
 
 
 def settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL", "PORT",
-                 "SLACK_API_URL", "FLOWS_DIR"):
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "DATABASE_URL",
+        "PORT",
+        "SLACK_API_URL",
+        "FLOWS_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -40,6 +47,10 @@ def test_api_url_gets_a_trailing_slash_and_blank_values_are_unset(monkeypatch: p
 
 def test_secrets_stay_out_of_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     """Printing the settings never shows a token, secret or database password."""
-    s = settings(monkeypatch, SLACK_BOT_TOKEN="xoxb-secret", SLACK_SIGNING_SECRET="shh-secret",
-                 DATABASE_URL="postgres://u:pw-secret@h/db")
+    s = settings(
+        monkeypatch,
+        SLACK_BOT_TOKEN="xoxb-secret",
+        SLACK_SIGNING_SECRET="shh-secret",
+        DATABASE_URL="postgres://u:pw-secret@h/db",
+    )
     assert "secret" not in repr(s)

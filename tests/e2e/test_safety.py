@@ -247,7 +247,9 @@ async def test_url_verification_and_health(bot: RunningBot, slack: SlackClient) 
         assert (await r.json())["flows"] == ["azure", "gigaom", "google"]
 
 
-async def test_two_starts_at_once_create_one_assessment(bot: RunningBot, slack: SlackClient, double: SlackDouble) -> None:
+async def test_two_starts_at_once_create_one_assessment(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
     """Racing `/maturity start` commands from one person leave exactly one assessment in progress."""
     await start(slack, double, model="azure", who=Person(user_id="U222"))  # the person rows exist now
     results = await asyncio.gather(*(slack.command("start google") for _ in range(4)))

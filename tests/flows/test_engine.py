@@ -78,7 +78,9 @@ def test_overall_rule_lowest_and_median(flow: Flow) -> None:
 def test_finer_score_separates_teams_at_the_same_level(flow: Flow) -> None:
     """Partial credit moves the score within a level but never into the next one."""
     none = score_assessment(flow, {"b0": "none", "r1": "nolog", "r2": "manual"})
-    some = score_assessment(flow, {"b0": "some", "b1": "hand", "b2": "untested", "r1": "nolog", "r2": "manual"})
+    some = score_assessment(
+        flow, {"b0": "some", "b1": "hand", "b2": "untested", "r1": "nolog", "r2": "manual"}
+    )
     assert none.level == some.level == 0
     assert 0 <= none.score < some.score < 1
     top = score_assessment(flow, {"b0": "all", "b1": "pipe", "b2": "ci", "r1": "log", "r2": "auto"})

@@ -68,8 +68,10 @@ def test_duplicate_ids_and_questions_that_decide_nothing() -> None:
 
 def test_a_skipping_option_must_not_outscore_a_plain_one() -> None:
     """A skip on a better answer than another option would let a better answer lower the score."""
-    broken = TINY.replace("{id: none, label: \"No\", credit: 0, skips_higher_levels: true}",
-                          "{id: none, label: \"No\", credit: 0.9, skips_higher_levels: true}")
+    broken = TINY.replace(
+        '{id: none, label: "No", credit: 0, skips_higher_levels: true}',
+        '{id: none, label: "No", credit: 0.9, skips_higher_levels: true}',
+    )
     assert any("must not earn more credit" in p for p in problems_of(broken))
 
 

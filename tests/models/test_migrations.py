@@ -1,0 +1,114 @@
+"""Alembic migrations on SQLite and PostgreSQL, URL normalisation, and SQLite's tuning."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models.db import create_engine, normalize_url
+from models.migrate import current_revision, downgrade, upgrade, upgrade_engine
+from models.tables import Base
+
+APP_TABLES = set(Base.metadata.tables)
+
+
+async def _tables(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: sqlalchemy.inspect(c).get_table_names()))
+
+
+def _schema_differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_upgrade_downgrade_upgrade_round_trip(database_url: str) -> None:
+    """Upgrading to head creates every table, downgrading to base drops them all, and it upgrades again."""
+    engine = create_engine(database_url)
+    try:
+        await asyncio.to_thread(upgrade, database_url)
+        assert await _tables(engine) == APP_TABLES | {"alembic_version"}
+        assert await current_revision(engine) == "0001"
+
+        await asyncio.to_thread(downgrade, database_url, "base")
+        assert await _tables(engine) == {"alembic_version"}
+        assert await current_revision(engine) is None
+
+        await asyncio.to_thread(upgrade, database_url)
+        assert await _tables(engine) == APP_TABLES | {"alembic_version"}
+        assert await current_revision(engine) == "0001"
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_engine_creates_the_tables_from_a_running_loop(database_url: str) -> None:
+    """`upgrade_engine` migrates an empty database through a live engine inside the event loop."""
+    engine = create_engine(database_url)
+    try:
+        assert await _tables(engine) == set()
+        await upgrade_engine(engine)
+        assert await _tables(engine) == APP_TABLES | {"alembic_version"}
+        # A second upgrade is a no-op, as when every instance migrates at start-up.
+        await upgrade_engine(engine)
+        assert await current_revision(engine) == "0001"
+    finally:
+        await engine.dispose()
+
+
+async def test_migrated_schema_matches_the_models(engine: AsyncEngine) -> None:
+    """Autogenerate finds no difference between the migrated database and `Base.metadata`."""
+    async with engine.connect() as conn:
+        differences = await conn.run_sync(_schema_differences)
+    assert differences == []
+
+
+async def test_migrated_schema_has_the_partial_unique_index(engine: AsyncEngine) -> None:
+    """The one-in-progress index exists after migration and is unique."""
+    async with engine.connect() as conn:
+        indexes = await conn.run_sync(lambda c: sqlalchemy.inspect(c).get_indexes("assessments"))
+    by_name = {i["name"]: i for i in indexes}
+    assert by_name["uq_assessments_one_in_progress"]["unique"]
+    assert by_name["uq_assessments_one_in_progress"]["column_names"] == ["person_id", "channel_id"]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            "postgres://u:p@h:5432/db?sslmode=require",
+            "postgresql+asyncpg://u:p@h:5432/db?ssl=require",
+        ),
+        ("postgresql://u:p@h:5432/db", "postgresql+asyncpg://u:p@h:5432/db"),
+        ("postgresql+asyncpg://u:p@h/db", "postgresql+asyncpg://u:p@h/db"),
+        ("sqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+    ],
+)
+def test_normalize_url(given: str, expected: str) -> None:
+    """Hosting-platform URLs map onto the async drivers, with libpq's sslmode renamed for asyncpg."""
+    assert normalize_url(given) == expected
+
+
+def test_normalize_url_keeps_the_password() -> None:
+    """The normalised URL still carries the real password, not a masked one."""
+    assert normalize_url("postgres://u:s3cr%40t@h/db") == "postgresql+asyncpg://u:s3cr%40t@h/db"
+
+
+async def test_sqlite_engine_runs_in_wal_mode(tmp_path: Path) -> None:
+    """Every SQLite connection the app opens uses write-ahead logging and enforces foreign keys."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'wal.db'}")
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
+    finally:
+        await engine.dispose()
