@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = Field(default=None, repr=False)
     slack_app_token: str | None = Field(default=None, repr=False)
     database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
-    port: int = Field(default=3000, ge=1, le=65535)
+    port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port (tests, benchmarks)
     host: str = "0.0.0.0"
     flows_dir: Path | None = None
     slack_api_url: str = SLACK_API_URL

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import signal
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -100,27 +101,49 @@ async def _wait_for_stop() -> None:
     await stop.wait()
 
 
-async def serve(settings: Settings, flows: dict[str, Flow]) -> None:
-    """Run until SIGINT/SIGTERM: HTTP mode, or Socket Mode when an app token is configured."""
-    runtime = await create_runtime(settings, flows)
-    socket_handler = None
-    # /health is served in both modes so platforms can probe the process.
-    runner = web.AppRunner(build_web_app(runtime, with_events=not settings.socket_mode), access_log=None)
-    try:
-        await runner.setup()
-        await web.TCPSite(runner, settings.host, settings.port).start()
-        if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+@dataclass
+class Service:
+    """A started bot: its runtime, the aiohttp site and, in Socket Mode, the socket connection."""
 
-            socket_handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token)
-            await socket_handler.connect_async()  # type: ignore[no-untyped-call]  # untyped in bolt
-            logger.info("socket_mode_connected", extra={"health_port": settings.port})
-        else:
-            logger.info("listening", extra={"port": settings.port, "path": EVENTS_PATH})
+    runtime: Runtime
+    runner: web.AppRunner
+    port: int
+    socket_handler: Any = None
+
+    async def stop(self) -> None:
+        logger.info("stopping")
+        if self.socket_handler is not None:
+            await self.socket_handler.close_async()
+        await self.runner.cleanup()
+        await self.runtime.close()
+
+
+async def start(settings: Settings, flows: dict[str, Flow]) -> Service:
+    """Start serving: HTTP mode, or Socket Mode when an app token is configured.
+
+    /health is served in both modes so platforms can probe the process; PORT 0 picks a free port.
+    """
+    runtime = await create_runtime(settings, flows)
+    runner = web.AppRunner(build_web_app(runtime, with_events=not settings.socket_mode), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    port = int(runner.addresses[0][1])
+    service = Service(runtime, runner, port)
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        service.socket_handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token)
+        await service.socket_handler.connect_async()
+        logger.info("socket_mode_connected", extra={"health_port": port})
+    else:
+        logger.info("listening", extra={"port": port, "path": EVENTS_PATH})
+    return service
+
+
+async def serve(settings: Settings, flows: dict[str, Flow]) -> None:
+    """Run until SIGINT or SIGTERM."""
+    service = await start(settings, flows)
+    try:
         await _wait_for_stop()
     finally:
-        logger.info("stopping")
-        if socket_handler is not None:
-            await socket_handler.close_async()  # type: ignore[no-untyped-call]  # untyped in bolt
-        await runner.cleanup()
-        await runtime.close()
+        await service.stop()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
 
 # Slack's Block Kit limits shape these bounds: a button's text is at most 75 characters, an
 # action value and a block id are short strings, and a section holds at most 3000 characters.
@@ -99,6 +99,12 @@ class Flow(_Strict):
     questions: Annotated[list[Question], Field(min_length=1, max_length=100)]
     next_steps: Annotated[list[NextSteps], Field(min_length=1)]
 
+    # Derived once after validation: the engine looks questions up by id on every click.
+    _by_id: dict[str, Question] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, _context: Any) -> None:
+        self._by_id = {q.id: q for q in self.questions}
+
     @property
     def max_level(self) -> int:
         return self.levels[-1].number
@@ -107,18 +113,10 @@ class Flow(_Strict):
         return self.levels[number]
 
     def question(self, question_id: str) -> Question | None:
-        return self._questions_by_id().get(question_id)
+        return self._by_id.get(question_id)
 
     def category(self, category_id: str) -> Category:
         return next(c for c in self.categories if c.id == category_id)
-
-    def _questions_by_id(self) -> dict[str, Question]:
-        cached: dict[str, Question] | None = self.__dict__.get("_by_id")
-        if cached is None:
-            cached = {q.id: q for q in self.questions}
-            # The model is frozen; the cache is derived data, so bypass the guard on purpose.
-            object.__setattr__(self, "_by_id", cached)
-        return cached
 
     def steps_for(self, category_id: str, level: int) -> list[str]:
         for block in self.next_steps:

@@ -49,6 +49,8 @@ class SlackDouble:
     replies: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     scripted: dict[str, list[Scripted]] = field(default_factory=lambda: defaultdict(list))
     base_url: str = ""
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -58,6 +60,7 @@ class SlackDouble:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -93,6 +96,11 @@ class SlackDouble:
             params = dict(parse_qsl(raw))
         self.calls.append(ApiCall(method, params, dict(request.headers)))
         await self._notify()
+        if method == "apps.connections.open":
+            # Socket Mode: the app-level token buys a WebSocket URL (here, our own /socket).
+            if not request.headers.get("Authorization", "").startswith("Bearer xapp-"):
+                return web.json_response({"ok": False, "error": "not_allowed_token_type"})
+            return web.json_response({"ok": True, "url": self.base_url.replace("http", "ws") + "/socket"})
         queue = self.scripted.get(method)
         if queue:
             scripted = queue[0]
@@ -133,6 +141,35 @@ class SlackDouble:
         self.replies[request.match_info["key"]].append(await request.json())
         await self._notify()
         return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """A Socket Mode connection: say hello, deliver queued envelopes, collect the acks."""
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "double"}})
+        await self._notify()
+        async for frame in ws:
+            if frame.type == aiohttp.WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(frame.data))
+                await self._notify()
+        self.sockets.remove(ws)
+        return ws
+
+    async def send_envelope(self, envelope_type: str, payload: dict[str, Any]) -> str:
+        """Deliver a Socket Mode envelope over the open connection; returns its envelope_id."""
+        await self.wait_until(lambda: bool(self.sockets))
+        envelope_id = f"env-{next(self._ts)}"
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": envelope_type,
+                "payload": payload,
+                "accepts_response_payload": envelope_type != "events_api",
+                "retry_attempt": 0,
+            }
+        )
+        return envelope_id
 
     def api_calls(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from bot.config import Settings
-from bot.runtime import Runtime, create_runtime
-from bot.server import EVENTS_PATH, build_web_app
+from bot.runtime import Runtime
+from bot.server import EVENTS_PATH, Service, start
 from flows.loader import load_flows
 from flows.schema import Flow
 from tests.slack_double import BOT_TOKEN, SIGNING_SECRET, SlackClient, SlackDouble
@@ -19,29 +18,25 @@ from tests.slack_double import BOT_TOKEN, SIGNING_SECRET, SlackClient, SlackDoub
 
 @dataclass
 class RunningBot:
-    """The app serving HTTP on 127.0.0.1; ``restart`` stops everything and starts it afresh."""
+    """The app serving on 127.0.0.1 as `python -m bot` would; ``restart`` stops it and starts afresh."""
 
     settings: Settings
     flows: dict[str, Flow]
-    runtime: Runtime | None = None
-    runner: web.AppRunner | None = None
+    service: Service | None = None
     url: str = ""
 
+    @property
+    def runtime(self) -> Runtime | None:
+        return self.service.runtime if self.service else None
+
     async def start(self) -> None:
-        self.runtime = await create_runtime(self.settings, self.flows)
-        self.runner = web.AppRunner(build_web_app(self.runtime), access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self.service = await start(self.settings, self.flows)
+        self.url = f"http://127.0.0.1:{self.service.port}"
 
     async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-        if self.runtime is not None:
-            await self.runtime.close()
-        self.runner = self.runtime = None
+        if self.service is not None:
+            await self.service.stop()
+        self.service = None
 
     async def restart(self) -> None:
         await self.stop()
@@ -64,6 +59,8 @@ def bot_settings(database_url: str, double: SlackDouble) -> Settings:
         slack_signing_secret=SIGNING_SECRET,
         database_url=database_url,
         slack_api_url=double.api_url,
+        host="127.0.0.1",
+        port=0,
         _env_file=None,  # type: ignore[call-arg]
     )
 

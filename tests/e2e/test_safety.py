@@ -261,3 +261,18 @@ async def test_two_starts_at_once_create_one_assessment(
     async with bot.runtime.sessions() as session:
         flows = (await session.execute(select(Assessment.flow_id).order_by(Assessment.id))).scalars().all()
     assert flows == ["azure", "google"]
+
+
+async def test_progress_is_kept_per_channel(slack: SlackClient, double: SlackDouble) -> None:
+    """One person can run an assessment in two channels; resume in each brings back that channel's own."""
+    here, there = Person(channel_id="C111"), Person(channel_id="C222")
+    first_here = await start(slack, double, model="google", who=here)
+    await click(slack, double, answer_buttons(first_here)[-1], who=here)
+    await start(slack, double, model="azure", who=there)
+    _, key = await slack.command("resume", here)
+    assert "Google Cloud" in all_text(await double.wait_for_reply(key))
+    assert "Question 2 of" in all_text(double.replies[key][0])
+    _, key = await slack.command("resume", there)
+    reply = all_text(await double.wait_for_reply(key))
+    assert "Microsoft Azure" in reply
+    assert "Question 1 of" in reply
