@@ -17,16 +17,30 @@ from bot.slack import Messenger
 logger = logging.getLogger(__name__)
 
 
+class _SameTokenNotice(logging.Filter):
+    """Drops Bolt's start-up warning that the client's token wins over SLACK_BOT_TOKEN.
+
+    Bolt reads SLACK_BOT_TOKEN from the environment on its own and warns when a client is given
+    too; here both come from the same setting, so the warning says nothing.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def create_app(
     settings: Settings, client: AsyncWebClient, service: AssessmentService, messenger: Messenger
 ) -> AsyncApp:
+    bolt_logger = logging.getLogger("slack_bolt")
+    if not any(isinstance(f, _SameTokenNotice) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_SameTokenNotice())
     app = AsyncApp(
         client=client,
         # Socket Mode connections are authenticated by the app token instead of signatures.
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=not settings.socket_mode,
         raise_error_for_unhandled_request=False,
-        logger=logging.getLogger("slack_bolt"),
+        logger=bolt_logger,
     )
     commands.register(app, service, messenger)
     actions.register(app, service, messenger)

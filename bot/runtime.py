@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_app
 from bot.assessments import AssessmentService
 from bot.config import Settings
 from bot.slack import Messenger, build_web_client
 from flows.schema import Flow
-from models.db import create_engine, session_factory
+from models.db import create_engine
 from models.migrate import upgrade_engine
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,6 @@ logger = logging.getLogger(__name__)
 class Runtime:
     settings: Settings
     engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
     http: aiohttp.ClientSession
     service: AssessmentService
     app: AsyncApp
@@ -39,11 +38,10 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
     engine = create_engine(settings.database_url)
     if settings.migrate_on_start:
         await upgrade_engine(engine)
-    sessions = session_factory(engine)
     # One connection pool for every Web API call and response_url reply.
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_web_client(settings.slack_bot_token, settings.slack_api_url, http)
-    service = AssessmentService(sessions, flows)
+    service = AssessmentService(engine, flows)
     app = create_app(settings, client, service, Messenger(client, http))
     logger.info("runtime_ready", extra={"flows": sorted(flows), "socket_mode": settings.socket_mode})
-    return Runtime(settings, engine, sessions, http, service, app)
+    return Runtime(settings, engine, http, service, app)

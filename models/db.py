@@ -50,6 +50,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine for ``url`` (normalised), with SQLite tuned for a small server."""
     url = normalize_url(url)
     if is_sqlite(url):
+        # SQLite has one writer at a time. One shared connection makes concurrent requests queue
+        # in the event loop (cheap, fair) instead of in SQLite's busy handler, which sleeps in
+        # growing steps and gave multi-second tails under load (bench/).
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

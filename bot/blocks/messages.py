@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.actions import RESTART, RESUME, START, encode
-from bot.assessments import ChooseModel, Paused, ResumeOrRestart, StatusView
 from bot.blocks.common import actions, button, context, escape, message, section
+from bot.outcomes import ChooseModel, Paused, ResumeOrRestart, StatusView
 
 HELP = (
     "*maturity-bot* runs MLOps maturity assessments right here.\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.actions import ANSWER, BACK, PAUSE, encode
-from bot.assessments import QuestionView
 from bot.blocks.common import actions, button, context, escape, message, progress_bar, section
+from bot.outcomes import QuestionView
 
 
 def build_question_message(view: QuestionView) -> dict[str, Any]:

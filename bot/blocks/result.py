@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.assessments import ResultView
 from bot.blocks.common import clip, context, escape, header, message, section
+from bot.outcomes import ResultView
 from flows.schema import Flow
 
 MAX_FIELDS = 10

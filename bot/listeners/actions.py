@@ -18,8 +18,9 @@ from bot.actions import (
     BadValue,
     decode_click,
 )
-from bot.assessments import AssessmentService, Note, Outcome, Who
+from bot.assessments import AssessmentService
 from bot.listeners.delivery import apologise, deliver
+from bot.outcomes import Note, Outcome, Who
 from bot.slack import Messenger
 
 logger = logging.getLogger(__name__)

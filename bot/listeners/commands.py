@@ -7,9 +7,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.assessments import AssessmentService, Who
+from bot.assessments import AssessmentService
 from bot.blocks.messages import build_help_message
 from bot.listeners.delivery import apologise, deliver
+from bot.outcomes import Who
 from bot.slack import Messenger
 
 logger = logging.getLogger(__name__)

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.assessments import (
-    AssessmentService,
-    ChooseModel,
-    Note,
-    Outcome,
-    Paused,
-    QuestionView,
-    ResultView,
-    ResumeOrRestart,
-    StatusView,
-)
+from bot.assessments import AssessmentService
 from bot.blocks.messages import (
     build_choose_model_message,
     build_note_message,
@@ -24,6 +14,16 @@ from bot.blocks.messages import (
 )
 from bot.blocks.question import build_question_message
 from bot.blocks.result import build_completed_note, build_post_failed_message, build_result_message
+from bot.outcomes import (
+    ChooseModel,
+    Note,
+    Outcome,
+    Paused,
+    QuestionView,
+    ResultView,
+    ResumeOrRestart,
+    StatusView,
+)
 from bot.slack import Messenger
 
 logger = logging.getLogger(__name__)

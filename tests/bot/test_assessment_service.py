@@ -8,15 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.assessments import (
-    ALREADY_COUNTED,
-    AssessmentService,
-    Note,
-    QuestionView,
-    ResultView,
-    StatusView,
-    Who,
-)
+from bot.assessments import ALREADY_COUNTED, AssessmentService
+from bot.outcomes import Note, QuestionView, ResultView, StatusView, Who
 from flows.loader import load_flows
 from flows.schema import Flow
 from models.db import session_factory
@@ -37,8 +30,8 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture
-def service(sessions: async_sessionmaker[AsyncSession], flows: dict[str, Flow]) -> AssessmentService:
-    return AssessmentService(sessions, flows)
+def service(engine: AsyncEngine, flows: dict[str, Flow]) -> AssessmentService:
+    return AssessmentService(engine, flows)
 
 
 async def _count(sessions: async_sessionmaker[AsyncSession], model: type) -> int:

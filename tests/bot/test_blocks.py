@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from bot.assessments import ChooseModel, Paused, QuestionView, ResultView, ResumeOrRestart, StatusView
 from bot.blocks.common import clip, escape
 from bot.blocks.messages import (
     build_choose_model_message,
@@ -26,6 +25,7 @@ from bot.blocks.result import (
     build_post_failed_message,
     build_result_message,
 )
+from bot.outcomes import ChooseModel, Paused, QuestionView, ResultView, ResumeOrRestart, StatusView
 from flows.engine import Answers, next_question, score_assessment, tailored_next_steps
 from flows.loader import load_flows
 from flows.schema import Flow, Option, Question

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Result
 from tests.e2e.conftest import RunningBot
@@ -24,7 +25,7 @@ async def finish_google(slack: SlackClient, double: SlackDouble) -> dict[str, An
 
 async def stored_result(bot: RunningBot) -> Result:
     assert bot.runtime is not None
-    async with bot.runtime.sessions() as session:
+    async with AsyncSession(bot.runtime.engine) as session:
         result = await session.scalar(select(Result))
         assert result is not None
         return result

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Answer, Assessment
 from tests.e2e.conftest import RunningBot
@@ -37,7 +38,7 @@ async def click(
 async def db_state(bot: RunningBot) -> tuple[int, int, str | None, int]:
     """(assessments, answers, current question, revision) of the newest assessment."""
     assert bot.runtime is not None
-    async with bot.runtime.sessions() as session:
+    async with AsyncSession(bot.runtime.engine) as session:
         assessments = await session.scalar(select(func.count()).select_from(Assessment))
         answers = await session.scalar(select(func.count()).select_from(Answer))
         newest = await session.scalar(select(Assessment).order_by(Assessment.id.desc()).limit(1))
@@ -120,7 +121,7 @@ async def test_forged_and_stale_signatures_are_rejected(
 
 async def db_state_or_none(bot: RunningBot) -> int | None:
     assert bot.runtime is not None
-    async with bot.runtime.sessions() as session:
+    async with AsyncSession(bot.runtime.engine) as session:
         return await session.scalar(select(Assessment.id).limit(1))
 
 
@@ -139,7 +140,7 @@ async def test_back_changes_the_previous_answer(
     changed = await click(slack, double, answer_buttons(again)[1])
     assert "Question 2 of" in all_text(changed)
     assert bot.runtime is not None
-    async with bot.runtime.sessions() as session:
+    async with AsyncSession(bot.runtime.engine) as session:
         stored = (await session.execute(select(Answer.question_id, Answer.option_id))).all()
     first_question = answer_buttons(first)[1]["value"].split("|")
     assert [(q, o) for q, o in stored] == [(first_question[2], first_question[3])]
@@ -258,7 +259,7 @@ async def test_two_starts_at_once_create_one_assessment(
     assert sum("Question 1 of" in r for r in replies) == 1
     assert sum("already have" in r for r in replies) == 3
     assert bot.runtime is not None
-    async with bot.runtime.sessions() as session:
+    async with AsyncSession(bot.runtime.engine) as session:
         flows = (await session.execute(select(Assessment.flow_id).order_by(Assessment.id))).scalars().all()
     assert flows == ["azure", "google"]
 

@@ -249,11 +249,11 @@ async def test_record_post_stores_where_the_result_went(sessions: async_sessionm
     """`record_post` saves the posted message ts or the reason the post failed."""
     assessment_id = await _start(sessions, await _actor(sessions))
     async with sessions.begin() as session:
-        result = await repo.add_result(session, assessment_id, _score(0, ("c", 0, 0.0)))
+        result_id = await repo.add_result(session, assessment_id, _score(0, ("c", 0, 0.0)))
     async with sessions.begin() as session:
-        await repo.record_post(session, result.id, None, "not_in_channel")
+        await repo.record_post(session, result_id, None, "not_in_channel")
     async with sessions() as session:
-        stored = await session.get(Result, result.id)
+        stored = await session.get(Result, result_id)
         assert stored is not None
         assert (stored.posted_ts, stored.post_error) == (None, "not_in_channel")
 
@@ -264,8 +264,8 @@ async def _write_everything_then_fail(sessions: async_sessionmaker[AsyncSession]
         await repo.ensure_actor(session, "T2", "C9", "U9")
         assert await repo.claim_revision(session, assessment_id, 0, "q2")
         await repo.save_answer(session, assessment_id, "q1", "yes")
-        result = await repo.add_result(session, assessment_id, _score(1, ("c", 1, 1.0)))
-        await repo.record_post(session, result.id, "1700000000.1", None)
+        result_id = await repo.add_result(session, assessment_id, _score(1, ("c", 1, 1.0)))
+        await repo.record_post(session, result_id, "1700000000.1", None)
         assert await repo.abandon(session, assessment_id)
         raise Boom
 
