@@ -20,6 +20,7 @@ import contextlib
 import math
 import os
 import platform
+import random
 import secrets
 import shutil
 import signal
@@ -53,6 +54,7 @@ REPLY_TIMEOUT = 10.0
 WARMUP_BUDGET = 30.0
 MEASURE_BUDGET = 60.0
 TOTAL_BUDGET = 150.0
+MAX_THINK = 2.0  # keeps the slowest run (13 clicks x 1.5 x 2 s per person) inside the budgets
 RSS_INTERVAL = 0.05
 STOP_TIMEOUT = 5.0
 
@@ -269,6 +271,13 @@ class Load:
     team_id: str
     channel_per_person: bool
     app_url: str = ""
+    think: float = 0.0  # mean seconds a person reads before clicking; 0 = click at once (stress)
+    rng: random.Random = field(default_factory=lambda: random.Random(2026))
+
+    async def pause(self) -> None:
+        """A person reading the question: uniform between 0.5x and 1.5x the mean think time."""
+        if self.think > 0:
+            await asyncio.sleep(self.think * self.rng.uniform(0.5, 1.5))
 
     def person(self, prefix: str, n: int) -> Person:
         channel = f"C{prefix}{n:04d}" if self.channel_per_person else "C0BENCH"
@@ -287,6 +296,8 @@ class Load:
 
     async def _one_person(self, who: Person, clicks: int, figures: Figures) -> None:
         """Start an assessment, then answer ``clicks`` questions, each after the previous arrived."""
+        if self.think > 0:
+            await asyncio.sleep(self.think * self.rng.random())  # people do not all start at once
         sent = time.perf_counter()
         status, key = await self.client.command(f"start {FLOW}", who=who)
         acked = time.perf_counter()
@@ -312,6 +323,7 @@ class Load:
                 else:
                     figures.completed += 1  # the assessment finished before K clicks: stop here
                 return
+            await self.pause()
             body, key = self.client.click_body(choices[-1], who)
             sent = time.perf_counter()
             response = await self.client.post(body, FORM)
@@ -559,6 +571,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="give each person their own channel (default: everyone in one channel)",
     )
     parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds each person reads a question before clicking (0.5x-1.5x, seeded); "
+        "default 0: everyone clicks the moment a question arrives (a stress test)",
+    )
+    parser.add_argument(
         "--only",
         choices=("bare", "bot"),
         default=None,
@@ -567,6 +586,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.people <= MAX_PEOPLE:
         parser.error(f"--people must be between 1 and {MAX_PEOPLE}")
+    if not 0 <= args.think <= MAX_THINK:
+        parser.error(f"--think must be between 0 and {MAX_THINK:.0f} seconds")
     if not 1 <= args.clicks <= MAX_CLICKS:
         parser.error(f"--clicks must be between 1 and {MAX_CLICKS}")
     return args
@@ -586,7 +607,11 @@ async def run(args: argparse.Namespace) -> int:
         ):
             team = f"TB{secrets.token_hex(3).upper()}"  # per run, so a reused database has no old rows
             load = Load(
-                double, SlackClient(lambda: load.app_url, double, session), team, args.channel_per_person
+                double,
+                SlackClient(lambda: load.app_url, double, session),
+                team,
+                args.channel_per_person,
+                think=args.think,
             )
             common = {
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -618,6 +643,12 @@ async def run(args: argparse.Namespace) -> int:
             f"load: {args.people} people at once, each `/maturity start {FLOW}` then {args.clicks} answer "
             f"clicks (last option); {channels}; warm-up {WARMUP_PEOPLE} people x {WARMUP_CLICKS} "
             "clicks per app, not counted",
+            "think time: "
+            + (
+                f"{args.think:.2f}s mean (0.5x-1.5x) before each click, starts spread over {args.think:.2f}s"
+                if args.think
+                else "none (each person clicks as soon as a question arrives: a stress test)"
+            ),
             "apps run one after the other on 127.0.0.1, bare first; the Slack double and the load run "
             "in this process",
         ]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_app
 from bot.assessments import AssessmentService
+from bot.background import Background
 from bot.config import Settings
 from bot.slack import Messenger, build_web_client
 from flows.schema import Flow
@@ -27,8 +28,10 @@ class Runtime:
     http: aiohttp.ClientSession
     service: AssessmentService
     app: AsyncApp
+    background: Background
 
     async def close(self) -> None:
+        await self.background.drain()
         await self.http.close()
         await self.engine.dispose()
 
@@ -42,6 +45,7 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_web_client(settings.slack_bot_token, settings.slack_api_url, http)
     service = AssessmentService(engine, flows)
-    app = create_app(settings, client, service, Messenger(client, http))
+    background = Background()
+    app = create_app(settings, client, service, Messenger(client, http), background)
     logger.info("runtime_ready", extra={"flows": sorted(flows), "socket_mode": settings.socket_mode})
-    return Runtime(settings, engine, http, service, app)
+    return Runtime(settings, engine, http, service, app, background)

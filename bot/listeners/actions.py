@@ -19,6 +19,7 @@ from bot.actions import (
     decode_click,
 )
 from bot.assessments import AssessmentService
+from bot.background import Background
 from bot.listeners.delivery import apologise, deliver
 from bot.outcomes import Note, Outcome, Who
 from bot.slack import Messenger
@@ -48,10 +49,13 @@ def who_from_body(body: dict[str, Any]) -> Who:
 Use = Callable[[Who, str], Awaitable[Outcome]]
 
 
-def register(app: AsyncApp, service: AssessmentService, messenger: Messenger) -> None:
+def register(app: AsyncApp, service: AssessmentService, messenger: Messenger, background: Background) -> None:
     def listener(name: str, use: Use) -> Callable[..., Awaitable[None]]:
         async def handle(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
             await ack()
+            background.spawn(work(body, action), f"click:{name}")
+
+        async def work(body: dict[str, Any], action: dict[str, Any]) -> None:
             response_url = body.get("response_url", "")
             who = who_from_body(body)
             value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.assessments import AssessmentService
+from bot.background import Background
 from bot.blocks.messages import build_help_message
 from bot.listeners.delivery import apologise, deliver
 from bot.outcomes import Who
@@ -28,10 +29,14 @@ def who_from_command(command: dict[str, Any]) -> Who:
     )
 
 
-def register(app: AsyncApp, service: AssessmentService, messenger: Messenger) -> None:
+def register(app: AsyncApp, service: AssessmentService, messenger: Messenger, background: Background) -> None:
     async def handle_maturity_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        """Route `/maturity <subcommand>` to its use case and reply only to the person."""
+        """Acknowledge `/maturity` at once, then run it in the background."""
         await ack()
+        background.spawn(run_command(command), "command")
+
+    async def run_command(command: dict[str, Any]) -> None:
+        """Route `/maturity <subcommand>` to its use case and reply only to the person."""
         response_url = command.get("response_url", "")
         words = (command.get("text") or "").split()
         sub = words[0].lower() if words else "help"
