@@ -12,10 +12,10 @@ at the same level can still be told apart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from flows.schema import Flow, OverallRule, Question
+from flows.schema import Flow, Option, OverallRule, Question
 
 Answers = Mapping[str, str]
 
@@ -76,6 +76,16 @@ def next_question(flow: Flow, answers: Answers, after: str | None = None) -> Que
                 if ids.index(question.id) > position:
                     return question
     return next((q for q in askable if q.id not in answers), None)
+
+
+def walk(flow: Flow, choose: Callable[[Question], Option]) -> dict[str, str]:
+    """Answer a whole flow the way a person would: one question at a time, as they are asked."""
+    answers: dict[str, str] = {}
+    current = next_question(flow, answers)
+    while current is not None:
+        answers[current.id] = choose(current).id
+        current = next_question(flow, answers, after=current.id)
+    return answers
 
 
 def previous_question(flow: Flow, answers: Answers, current: str) -> Question | None:

@@ -26,7 +26,7 @@ from bot.blocks.result import (
     build_result_message,
 )
 from bot.outcomes import ChooseModel, Paused, QuestionView, ResultView, ResumeOrRestart, StatusView
-from flows.engine import Answers, next_question, score_assessment, tailored_next_steps
+from flows.engine import Answers, score_assessment, tailored_next_steps, walk
 from flows.loader import load_flows
 from flows.schema import Flow, Option, Question
 from models.repository import PastResult
@@ -126,15 +126,6 @@ def assert_within_slack_limits(msg: dict[str, Any]) -> None:
 # -- realistic views ---------------------------------------------------------------------------------
 
 
-def _walk(flow: Flow, pick: Any) -> dict[str, str]:
-    answers: dict[str, str] = {}
-    current = next_question(flow, answers)
-    while current is not None:
-        answers[current.id] = pick(current).id
-        current = next_question(flow, answers, after=current.id)
-    return answers
-
-
 def _worst(q: Question) -> Option:
     return min(q.options, key=lambda o: (o.credit, not o.skips_higher_levels))
 
@@ -157,8 +148,8 @@ def _every_category_missed(flow: Flow) -> ResultView:
 def _results(flow: Flow) -> Iterator[ResultView]:
     yield _every_category_missed(flow)
     yield _result(flow, {}, steps_limit=1000)  # every step the flow could ever suggest at once
-    yield _result(flow, _walk(flow, _worst))
-    top = _result(flow, _walk(flow, lambda q: q.best_option))
+    yield _result(flow, walk(flow, _worst))
+    top = _result(flow, walk(flow, lambda q: q.best_option))
     assert top.score.level == flow.max_level
     yield top
 

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
 
 import pytest
 
-from flows.engine import next_question, score_assessment, skipped_ids
+from flows.engine import score_assessment, skipped_ids, walk
 from flows.loader import BUILTIN_DIR, load_flow
 from flows.schema import Flow, Option, Question
 
 SHIPPED = sorted(BUILTIN_DIR.glob("*.yaml"))
 EXPECTED = {"google": 2, "azure": 4, "gigaom": 4}  # flow id -> top level number
-
-
-def _walk(flow: Flow, choose: Callable[[Question], Option]) -> dict[str, str]:
-    """Answer a flow the way a person would: one question at a time, as the engine asks them."""
-    answers: dict[str, str] = {}
-    current = next_question(flow, answers)
-    while current is not None:
-        answers[current.id] = choose(current).id
-        current = next_question(flow, answers, after=current.id)
-    return answers
 
 
 def _best(q: Question) -> Option:
@@ -91,15 +80,15 @@ def test_each_level_is_reachable(flow: Flow) -> None:
         def choose(q: Question, target: int = target) -> Option:
             return _best(q) if q.level <= target else _worst(q)
 
-        score = score_assessment(flow, _walk(flow, choose))
+        score = score_assessment(flow, walk(flow, choose))
         assert score.level == target, f"{flow.id}: aimed at {target}, scored {score.level}"
         assert target <= score.score < target + 1
 
 
 def test_best_and_worst_answers_bound_the_scale(flow: Flow) -> None:
     """All best answers reach the top level; all worst answers stay at level 0."""
-    assert score_assessment(flow, _walk(flow, _best)).level == flow.max_level
-    assert score_assessment(flow, _walk(flow, _worst)).level == 0
+    assert score_assessment(flow, walk(flow, _best)).level == flow.max_level
+    assert score_assessment(flow, walk(flow, _worst)).level == 0
 
 
 def test_a_better_answer_never_lowers_a_level(flow: Flow) -> None:
@@ -124,7 +113,7 @@ def test_skip_rules_never_leave_a_level_undecided(flow: Flow) -> None:
     """Whatever a skipped question would have been answered, the levels come out the same."""
     rng = random.Random(11)
     for _ in range(150):
-        answers = _walk(flow, lambda q: rng.choice(q.options))
+        answers = walk(flow, lambda q: rng.choice(q.options))
         skipped = skipped_ids(flow, answers)
         score = score_assessment(flow, answers)
         if not skipped:
