@@ -27,6 +27,7 @@ from bot.outcomes import (
 from flows import engine
 from flows.schema import Flow, Question
 from models import repository as repo
+from models import results as results_repo
 from models.tables import Status
 
 logger = logging.getLogger(__name__)
@@ -232,7 +233,7 @@ class AssessmentService:
                 if following is not None:
                     return self._view(flow, assessment_id, revision + 1, following, answers)
                 score = engine.score_assessment(flow, answers)
-                result_id = await repo.add_result(conn, assessment_id, score)
+                result_id = await results_repo.add_result(conn, assessment_id, score)
         except _LostRace:
             return await self._after_lost_race(assessment_id)
         logger.info(
@@ -324,9 +325,9 @@ class AssessmentService:
                 view = await repo.get_assessment(conn, current.id)
                 shown = await self._current_view(conn, view) if view else None
                 in_progress = shown if isinstance(shown, QuestionView) else None
-            results = await repo.latest_results(conn, actor.person_id, actor.channel_id)
+            results = await results_repo.latest_results(conn, actor.person_id, actor.channel_id)
         return StatusView(in_progress, [(self.flows.get(r.flow_id), r) for r in results])
 
     async def record_post(self, result_id: int, ts: str | None, error: str | None) -> None:
         async with self.db.begin() as conn:
-            await repo.record_post(conn, result_id, ts, error)
+            await results_repo.record_post(conn, result_id, ts, error)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from flows.engine import Score
 from flows.schema import Flow, Question
-from models.repository import PastResult
+from models.results import PastResult
 
 
 @dataclass(frozen=True)

@@ -105,10 +105,6 @@ def progress(flow: Flow, answers: Answers) -> tuple[int, int]:
     return sum(1 for q in askable if q.id in answers), len(askable)
 
 
-def is_complete(flow: Flow, answers: Answers) -> bool:
-    return all(q.id in answers for q in questions_to_ask(flow, answers))
-
-
 def _category_result(flow: Flow, category_id: str, answers: Answers, skipped: set[str]) -> CategoryResult:
     questions = [q for q in flow.questions if q.category == category_id]
 

@@ -29,7 +29,7 @@ from bot.outcomes import ChooseModel, Paused, QuestionView, ResultView, ResumeOr
 from flows.engine import Answers, score_assessment, tailored_next_steps, walk
 from flows.loader import load_flows
 from flows.schema import Flow, Option, Question
-from models.repository import PastResult
+from models.results import PastResult
 
 FLOWS = load_flows()
 FLOW_IDS = sorted(FLOWS)

@@ -1,0 +1,88 @@
+"""Results: every completed assessment's score, kept as history, and where its summary went."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from flows.engine import Score
+from models.repository import Db, assessments, result_categories, results
+from models.tables import utcnow
+
+
+async def add_result(db: Db, assessment_id: int, score: Score) -> int:
+    """Store a score with its per-category rows; returns the result id."""
+    result_id = await db.scalar(
+        results.insert()
+        .values(assessment_id=assessment_id, level=score.level, score=score.score, created_at=utcnow())
+        .returning(results.c.id)
+    )
+    assert result_id is not None
+    await db.execute(
+        result_categories.insert(),
+        [
+            {
+                "result_id": result_id,
+                "category_id": c.category_id,
+                "position": i,
+                "level": c.level,
+                "score": c.score,
+            }
+            for i, c in enumerate(score.categories)
+        ],
+    )
+    return int(result_id)
+
+
+async def record_post(db: Db, result_id: int, ts: str | None, error: str | None) -> None:
+    await db.execute(update(results).where(results.c.id == result_id).values(posted_ts=ts, post_error=error))
+
+
+@dataclass(frozen=True)
+class PastResult:
+    assessment_id: int
+    flow_id: str
+    flow_version: str
+    completed_at: datetime | None
+    level: int
+    score: float
+    categories: tuple[tuple[str, int, float], ...]
+
+
+async def latest_results(db: Db, person_id: int, channel_id: int, limit: int = 3) -> Sequence[PastResult]:
+    """This person's most recent completed results in this channel, newest first."""
+    rows = (
+        await db.execute(
+            select(
+                results.c.id,
+                assessments.c.id,
+                assessments.c.flow_id,
+                assessments.c.flow_version,
+                assessments.c.completed_at,
+                results.c.level,
+                results.c.score,
+            )
+            .join(results, results.c.assessment_id == assessments.c.id)
+            .where(assessments.c.person_id == person_id, assessments.c.channel_id == channel_id)
+            .order_by(assessments.c.completed_at.desc(), assessments.c.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    by_result: dict[int, list[tuple[str, int, float]]] = {row[0]: [] for row in rows}
+    if by_result:
+        categories = await db.execute(
+            select(
+                result_categories.c.result_id,
+                result_categories.c.category_id,
+                result_categories.c.level,
+                result_categories.c.score,
+            )
+            .where(result_categories.c.result_id.in_(list(by_result)))
+            .order_by(result_categories.c.result_id, result_categories.c.position)
+        )
+        for result_id, category_id, level, score in categories.all():
+            by_result[result_id].append((category_id, level, score))
+    return [PastResult(*row[1:], categories=tuple(by_result[row[0]])) for row in rows]
