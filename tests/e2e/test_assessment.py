@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import aiohttp
 import pytest
 
+from bot.server import EVENTS_PATH
 from flows.loader import load_flows
+from tests.e2e.conftest import RunningBot, bot_settings
 from tests.slack_double import SlackClient, SlackDouble, all_text, buttons
 
 FLOWS = load_flows()
+TEAM_FLOWS = Path(__file__).resolve().parents[1] / "flows" / "data"
 
 
 async def answer_all(slack: SlackClient, double: SlackDouble, message: dict, pick: int = -1) -> dict:
@@ -68,3 +74,22 @@ async def test_worst_answers_give_level_zero_and_tailored_next_steps(
     assert "Next steps towards level 1" in text
     first_question = FLOWS["google"].questions[0]
     assert first_question.advice[:40] in text
+
+
+async def test_a_teams_own_flow_from_flows_dir_runs_in_slack(database_url: str, double: SlackDouble) -> None:
+    """A flow file in FLOWS_DIR can be started, answered and scored through Slack like a shipped one."""
+    data = TEAM_FLOWS
+    running = RunningBot(
+        bot_settings(database_url, double).model_copy(update={"flows_dir": data}), load_flows([data])
+    )
+    await running.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            slack = SlackClient(lambda: running.url + EVENTS_PATH, double, session)
+            _, key = await slack.command("start tiny")
+            last = await answer_all(slack, double, await double.wait_for_reply(key), pick=-1)
+    finally:
+        await running.stop()
+    assert "Done!" in all_text(last)
+    (post,) = double.api_calls("chat.postMessage")
+    assert "Level 2: Top" in post.params["text"]
