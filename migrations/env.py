@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from models.db import create_engine
+from models.migrate import MIGRATION_LOCK
 from models.tables import Base
 
 config = context.config
@@ -36,6 +38,10 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several instances may start (and upgrade) at once: one migrates, the others wait
+            # here and then find nothing left to do. The lock ends with the transaction.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

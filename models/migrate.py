@@ -10,6 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.db import normalize_url
 
+# PostgreSQL advisory lock key held while migrating (an arbitrary constant naming this app), so
+# instances that start together migrate one after the other.
+MIGRATION_LOCK = 0x6D617475
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 

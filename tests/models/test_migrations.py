@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.db import create_engine, normalize_url
-from models.migrate import current_revision, downgrade, upgrade, upgrade_engine
+from models.migrate import MIGRATION_LOCK, current_revision, downgrade, upgrade, upgrade_engine
 from models.tables import Base
+
+ROOT = Path(__file__).resolve().parents[2]
 
 APP_TABLES = set(Base.metadata.tables)
 
@@ -110,5 +114,29 @@ async def test_sqlite_engine_runs_in_wal_mode(tmp_path: Path) -> None:
         async with engine.connect() as conn:
             assert (await conn.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
             assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_migration_waits_for_another_instances_migration(database_url: str) -> None:
+    """While one instance holds the migration lock, `python -m bot migrate` waits, then succeeds."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serves one instance; concurrent start-ups are a PostgreSQL concern")
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url}
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as holder:
+            await holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "migrate", env=env, cwd=ROOT,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(process.wait()), 3)
+            assert await current_revision(engine) is None
+            await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, err.decode()[-500:]
+        assert await current_revision(engine) == "0001"
     finally:
         await engine.dispose()
