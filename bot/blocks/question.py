@@ -9,12 +9,27 @@ from bot.blocks.common import actions, button, context, escape, message, progres
 from bot.outcomes import QuestionView
 
 
+def _intro(view: QuestionView) -> str:
+    """What the person is starting: shown once, above the first question."""
+    flow = view.flow
+    lines = [
+        f"*{escape(flow.title)}*: up to {view.total} questions, a few minutes. Only you see them; "
+        "when you finish, your level and next steps are posted to this channel. "
+        "`/maturity resume` brings your question back any time."
+    ]
+    if flow.notice:
+        lines.append(f"_{escape(flow.notice)}_")
+    return "\n".join(lines)
+
+
 def build_question_message(view: QuestionView) -> dict[str, Any]:
     q = view.question
     position = f"Question {view.number} of {view.total}"
     blocks: list[dict[str, Any]] = []
     if view.note:
         blocks.append(context(f":information_source: {escape(view.note)}"))
+    if view.first and not view.chosen:
+        blocks.append(section(_intro(view)))
     blocks += [
         context(f"*{escape(view.flow.title)}*  ·  {position}  {progress_bar(view.answered, view.total)}"),
         section(f"*{escape(q.text)}*"),

@@ -351,3 +351,20 @@ def test_question_text_from_a_flow_is_escaped() -> None:
     assert_within_slack_limits(msg)
     sections = [b["text"]["text"] for b in msg["blocks"] if b["type"] == "section"]
     assert sections == ["*Do you use &lt;!channel&gt; &amp; &lt;https://x|y&gt;?*"]
+
+
+@pytest.mark.parametrize("flow_id", FLOW_IDS)
+def test_the_first_question_introduces_the_assessment(flow_id: str) -> None:
+    """Question 1 says how long it is, who sees it, where the result goes and the flow's notice."""
+    flow = FLOWS[flow_id]
+    first = flow.questions[0]
+    view = QuestionView(flow, 1, 0, first, None, 1, 0, len(flow.questions), True, None)
+    msg = build_question_message(view)
+    assert_within_slack_limits(msg)
+    intro = msg["blocks"][0]["text"]["text"]
+    assert f"up to {len(flow.questions)} questions" in intro
+    assert "posted to this channel" in intro
+    if flow.notice:
+        assert escape(flow.notice) in intro
+    later = build_question_message(QuestionView(flow, 1, 1, flow.questions[1], None, 2, 1, 9, False, None))
+    assert "up to" not in str(later["blocks"])
