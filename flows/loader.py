@@ -67,11 +67,14 @@ def _line_of(root: yaml.Node | None, path: tuple[str | int, ...]) -> int | None:
     return line
 
 
+# libyaml's C loader when available: the flows are read at every start-up.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_flow(text: str, file: str) -> Flow:
     """Validate one flow's YAML text; ``file`` is only used to name it in errors."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a safe loader, chosen above
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -84,6 +87,8 @@ def parse_flow(text: str, file: str) -> Flow:
     try:
         flow = Flow.model_validate(data)
     except ValidationError as exc:
+        # Only a broken file pays for the second, line-numbered parse.
+        root = yaml.compose(text, Loader=_Loader)
         problems = []
         for error in exc.errors():
             loc = tuple(error["loc"])
@@ -92,12 +97,12 @@ def parse_flow(text: str, file: str) -> Flow:
                 message = "unknown key (check its spelling)"
             problems.append(Problem(file, _line_of(root, loc), _dotted(loc), message))
         raise FlowError(problems) from None
-    problems = [
-        Problem(file, _line_of(root, path), _dotted(path), message)
-        for path, message in reference_problems(flow)
-    ]
-    if problems:
-        raise FlowError(problems)
+    broken_references = reference_problems(flow)
+    if broken_references:
+        root = yaml.compose(text, Loader=_Loader)
+        raise FlowError(
+            [Problem(file, _line_of(root, path), _dotted(path), msg) for path, msg in broken_references]
+        )
     return flow
 
 

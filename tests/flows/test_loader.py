@@ -26,9 +26,9 @@ def test_the_tiny_flow_loads() -> None:
 
 def test_yaml_syntax_errors_name_the_line() -> None:
     """A YAML syntax error is reported with its file and line, no traceback."""
-    assert problems_of("id: x\ntitle: [unclosed\n") == [
-        "team.yaml:3: not valid YAML: expected ',' or ']', but got '<stream end>'"
-    ]
+    (problem,) = problems_of("id: x\ntitle: [unclosed\n")
+    assert problem.startswith("team.yaml:3: not valid YAML: ")
+    assert "']'" in problem
 
 
 def test_a_misspelt_key_names_its_line_and_path() -> None:
