@@ -70,3 +70,13 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         yield eng
     finally:
         await eng.dispose()
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """An empty PostgreSQL database, for behaviour that only PostgreSQL deployments have."""
+    url, admin, name = await _fresh_postgres_database()
+    try:
+        yield url
+    finally:
+        await _drop_postgres_database(admin, name)

@@ -118,10 +118,13 @@ async def test_sqlite_engine_runs_in_wal_mode(tmp_path: Path) -> None:
         await engine.dispose()
 
 
-async def test_a_migration_waits_for_another_instances_migration(database_url: str) -> None:
-    """While one instance holds the migration lock, `python -m bot migrate` waits, then succeeds."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite serves one instance; concurrent start-ups are a PostgreSQL concern")
+@pytest.mark.postgres
+async def test_a_migration_waits_for_another_instances_migration(postgres_url: str) -> None:
+    """While one instance holds the migration lock, `python -m bot migrate` waits, then succeeds.
+
+    (SQLite serves one instance, so concurrent start-ups are a PostgreSQL concern.)
+    """
+    database_url = postgres_url
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url}
     engine = create_engine(database_url)
     try:
