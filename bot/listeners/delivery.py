@@ -29,8 +29,8 @@ from bot.slack import Messenger
 logger = logging.getLogger(__name__)
 
 APOLOGY = (
-    "Sorry, something went wrong on my side and nothing was changed. Please try again in a "
-    "moment; `/maturity resume` brings back your current question."
+    "Sorry, something went wrong on my side. Your saved answers are safe; please try again in a "
+    "moment. `/maturity resume` brings back your current question."
 )
 
 
