@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Result
@@ -70,3 +71,22 @@ async def test_a_failing_slack_api_is_reported_not_raised(
     assert "couldn't post your result" in all_text(last)
     result = await stored_result(bot)
     assert result.post_error is not None
+
+
+async def test_our_own_failure_is_logged_with_a_traceback_and_the_person_gets_an_apology(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the database breaks under a click, the log gets the traceback and the person a short apology."""
+    _, key = await slack.command("start google")
+    question = await double.wait_for_reply(key)
+    assert bot.runtime is not None
+    async with bot.runtime.engine.begin() as connection:
+        await connection.execute(text("ALTER TABLE answers RENAME TO answers_gone"))
+    answer = next(b for b in buttons(question) if b["action_id"].startswith("answer:"))
+    status, key = await slack.click(answer)
+    assert status == 200
+    reply = await double.wait_for_reply(key)
+    assert "Sorry, something went wrong on my side" in all_text(reply)
+    assert reply["replace_original"] is False  # the question stays on screen to try again
+    (failure,) = [r for r in caplog.records if r.getMessage() == "click_failed"]
+    assert failure.exc_info is not None
