@@ -80,9 +80,7 @@ class AssessmentService:
             len(askable), number == 1, note,
         )  # fmt: skip
 
-    async def _current_view(
-        self, conn: AsyncConnection, view: repo.AssessmentView, note: str | None = None
-    ) -> QuestionView | Note:
+    def _current_view(self, view: repo.AssessmentView, note: str | None = None) -> QuestionView | Note:
         """The question an assessment is on, as stored."""
         a = view.assessment
         flow = self.flows.get(a.flow_id)
@@ -91,7 +89,7 @@ class AssessmentService:
                 f"The model `{a.flow_id}` of this assessment is no longer installed. "
                 "Start a new one with `/maturity start`."
             )
-        answers = self._usable_answers(flow, await repo.answers_of(conn, a.id))
+        answers = self._usable_answers(flow, view.answers)
         question = flow.question(a.current_question_id or "") or engine.next_question(flow, answers)
         if question is None:
             # Every question has an answer but the last click was lost; show the last one again.
@@ -123,7 +121,7 @@ class AssessmentService:
                         raise
             view = await repo.get_assessment(conn, current.id)
             assert view is not None
-            shown = await self._current_view(conn, view)
+            shown = self._current_view(view)
             return shown if isinstance(shown, Note) else ResumeOrRestart(shown, flow)
 
     async def _create(self, conn: AsyncConnection, actor: repo.Actor, flow: Flow) -> QuestionView:
@@ -166,10 +164,9 @@ class AssessmentService:
         ``choice`` is the (question, option) an answer button carries, used to tell a repeated
         delivery of an accepted click from a click on an out-of-date message.
         """
-        loaded = await repo.get_assessment_with_answers(conn, assessment_id)
-        if loaded is None or loaded[0].slack_team_id != who.team_id:
+        view = await repo.get_assessment(conn, assessment_id)
+        if view is None or view.slack_team_id != who.team_id:
             return Note("That assessment no longer exists. Start a new one with `/maturity start`.")
-        view, given = loaded
         if view.slack_user_id != who.user_id:
             return Note(
                 f"That assessment belongs to <@{view.slack_user_id}>, so your click changed nothing. "
@@ -191,10 +188,10 @@ class AssessmentService:
                 f"The model `{a.flow_id}` is no longer installed. Start a new assessment with "
                 "`/maturity start`."
             )
-        answers = self._usable_answers(flow, given)
+        answers = self._usable_answers(flow, view.answers)
         if a.revision != revision:
             repeated = choice is not None and answers.get(choice[0]) == choice[1]
-            return await self._current_view(conn, view, note=ALREADY_COUNTED if repeated else EARLIER_STEP)
+            return self._current_view(view, note=ALREADY_COUNTED if repeated else EARLIER_STEP)
         return view, flow, answers
 
     async def answer(
@@ -217,10 +214,10 @@ class AssessmentService:
                 if (
                     question is None
                     or question.option(option_id) is None
-                    or (view.assessment.current_question_id != question_id)
+                    or view.assessment.current_question_id != question_id
                 ):
-                    return await self._current_view(
-                        conn, view, note="That button doesn't match the current question; nothing changed."
+                    return self._current_view(
+                        view, note="That button doesn't match the current question; nothing changed."
                     )
                 answers = {**answers, question_id: option_id}
                 following = engine.next_question(flow, answers, after=question_id)
@@ -256,7 +253,7 @@ class AssessmentService:
             view = await repo.get_assessment(conn, assessment_id)
             if view is None or view.assessment.status != Status.IN_PROGRESS:
                 return Note("That answer was already recorded.")
-            return await self._current_view(conn, view, note=ALREADY_COUNTED)
+            return self._current_view(view, note=ALREADY_COUNTED)
 
     async def back(self, who: Who, assessment_id: int, revision: int) -> Outcome:
         """Show the previous question again so its answer can be changed."""
@@ -268,7 +265,7 @@ class AssessmentService:
                 view, flow, answers = loaded
                 previous = engine.previous_question(flow, answers, view.assessment.current_question_id or "")
                 if previous is None:
-                    return await self._current_view(conn, view, note="This is the first question.")
+                    return self._current_view(view, note="This is the first question.")
                 if not await repo.claim_revision(conn, assessment_id, revision, previous.id):
                     raise _LostRace
                 return self._view(flow, assessment_id, revision + 1, previous, answers)
@@ -310,7 +307,7 @@ class AssessmentService:
                     "That assessment is no longer in progress. `/maturity status` shows your results.",
                     replace=True,
                 )
-            return await self._current_view(conn, view)
+            return self._current_view(view)
 
     async def status(self, who: Who) -> StatusView:
         """This person's assessment in progress and latest results in this channel."""
@@ -323,7 +320,7 @@ class AssessmentService:
             in_progress = None
             if current is not None:
                 view = await repo.get_assessment(conn, current.id)
-                shown = await self._current_view(conn, view) if view else None
+                shown = self._current_view(view) if view else None
                 in_progress = shown if isinstance(shown, QuestionView) else None
             results = await results_repo.latest_results(conn, actor.person_id, actor.channel_id)
         return StatusView(in_progress, [(self.flows.get(r.flow_id), r) for r in results])

@@ -179,34 +179,16 @@ async def create_assessment(
 
 @dataclass(frozen=True)
 class AssessmentView:
-    """An assessment with the Slack ids of its owner and channel, as services need them."""
+    """An assessment with its answers and the Slack ids of its owner and channel."""
 
     assessment: AssessmentRow
     slack_team_id: str
     slack_user_id: str
     slack_channel_id: str
+    answers: dict[str, str]  # question id -> option id
 
 
 _VIEW = (
-    select(
-        *ASSESSMENT_COLUMNS, workspaces.c.slack_team_id, people.c.slack_user_id, channels.c.slack_channel_id
-    )
-    .join(people, people.c.id == assessments.c.person_id)
-    .join(channels, channels.c.id == assessments.c.channel_id)
-    .join(workspaces, workspaces.c.id == channels.c.workspace_id)
-    .where(assessments.c.id == bindparam("assessment_id"))
-)
-
-
-async def get_assessment(db: Db, assessment_id: int) -> AssessmentView | None:
-    row = (await db.execute(_VIEW, {"assessment_id": assessment_id})).first()
-    if row is None:
-        return None
-    team, user, channel = row[len(ASSESSMENT_COLUMNS) :]
-    return AssessmentView(_assessment(row), team, user, channel)
-
-
-_VIEW_WITH_ANSWERS = (
     select(
         *ASSESSMENT_COLUMNS,
         workspaces.c.slack_team_id,
@@ -223,27 +205,15 @@ _VIEW_WITH_ANSWERS = (
 )
 
 
-async def get_assessment_with_answers(
-    db: Db, assessment_id: int
-) -> tuple[AssessmentView, dict[str, str]] | None:
-    """An assessment and its answers in one round trip (a click's read, on the hot path)."""
-    rows = (await db.execute(_VIEW_WITH_ANSWERS, {"assessment_id": assessment_id})).all()
+async def get_assessment(db: Db, assessment_id: int) -> AssessmentView | None:
+    """An assessment with its answers and owner, in one round trip (every click starts here)."""
+    rows = (await db.execute(_VIEW, {"assessment_id": assessment_id})).all()
     if not rows:
         return None
     width = len(ASSESSMENT_COLUMNS)
     team, user, channel = rows[0][width : width + 3]
     given = {row[-2]: row[-1] for row in rows if row[-2] is not None}
-    return AssessmentView(_assessment(rows[0]), team, user, channel), given
-
-
-_ANSWERS = select(answers.c.question_id, answers.c.option_id).where(
-    answers.c.assessment_id == bindparam("assessment_id")
-)
-
-
-async def answers_of(db: Db, assessment_id: int) -> dict[str, str]:
-    rows = await db.execute(_ANSWERS, {"assessment_id": assessment_id})
-    return {q: o for q, o in rows.all()}
+    return AssessmentView(_assessment(rows[0]), team, user, channel, given)
 
 
 _CLAIM = (
