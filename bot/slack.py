@@ -37,22 +37,25 @@ class Messenger:
     def __init__(self, client: AsyncWebClient, session: aiohttp.ClientSession):
         self.client = client
         self.session = session
+        self._retry = retry_handlers()  # stateless between calls, so built once
 
-    async def reply(self, response_url: str, message: dict[str, Any], *, replace: bool) -> bool:
-        """Send an ephemeral reply through a response_url; replace the clicked message if asked."""
+    async def reply(self, response_url: str, message: dict[str, Any], *, replace: bool) -> None:
+        """Send an ephemeral reply through a response_url; replace the clicked message if asked.
+
+        A failure is logged, not raised: the person can always bring the question back with
+        `/maturity resume`.
+        """
         body = {"response_type": "ephemeral", "replace_original": replace, **message}
-        webhook = AsyncWebhookClient(response_url, session=self.session, retry_handlers=retry_handlers())
+        webhook = AsyncWebhookClient(response_url, session=self.session, retry_handlers=self._retry)
         try:
             response = await webhook.send_dict(body)
         except (aiohttp.ClientError, TimeoutError):
             logger.exception("reply_failed", extra={"replace": replace})
-            return False
+            return
         if response.status_code != 200:
             logger.warning(
                 "reply_rejected", extra={"status": response.status_code, "body": response.body[:200]}
             )
-            return False
-        return True
 
     async def post(self, channel_id: str, message: dict[str, Any]) -> tuple[str | None, str | None]:
         """Post to a channel; returns (ts, None) or (None, Slack's error code)."""
