@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.load [--people N] [--clicks K] [--database-url URL [--fresh-database]]
 
 Both apps run as subprocesses on 127.0.0.1, one after the other, against the same loopback Slack
-double (tests/slack_double.py) living in this process. Each simulated person sends
+double (playground/slack_api.py) living in this process. Each simulated person sends
 ``/maturity start google``, waits for the first question on its response_url, then clicks the
 last answer button of every question it receives, one click after the previous reply arrived,
 K times. Per click it records the HTTP acknowledgement time and the click-to-next-question time;
@@ -38,7 +38,7 @@ import psutil
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from tests.slack_double import BOT_TOKEN, SIGNING_SECRET, Person, SlackClient, SlackDouble, buttons
+from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, Person, SlackClient, SlackDouble, buttons
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW = "google"  # 13 questions; the last option of each never skips any, so K <= 12 stays in flow

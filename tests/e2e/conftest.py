@@ -13,7 +13,7 @@ from bot.runtime import Runtime
 from bot.server import EVENTS_PATH, Service, start
 from flows.loader import load_flows
 from flows.schema import Flow
-from tests.slack_double import BOT_TOKEN, SIGNING_SECRET, SlackClient, SlackDouble
+from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, SlackClient, SlackDouble
 
 
 @dataclass

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Result
 from tests.e2e.conftest import RunningBot
-from tests.slack_double import Scripted, SlackClient, SlackDouble, all_text, buttons
+from playground.slack_api import Scripted, SlackClient, SlackDouble, all_text, buttons
 
 
 async def finish_google(slack: SlackClient, double: SlackDouble) -> dict[str, Any]:

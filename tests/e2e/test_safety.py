@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Answer, Assessment
 from tests.e2e.conftest import RunningBot
-from tests.slack_double import Person, SlackClient, SlackDouble, all_text, button, buttons, sign
+from playground.slack_api import Person, SlackClient, SlackDouble, all_text, button, buttons, sign
 
 
 def answer_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import pytest
 from bot.server import EVENTS_PATH
 from flows.loader import load_flows
 from tests.e2e.conftest import RunningBot, bot_settings
-from tests.slack_double import SlackDouble, all_text, buttons
+from playground.slack_api import SlackDouble, all_text, buttons
 
 
 @pytest.fixture
