@@ -9,8 +9,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Result
-from tests.e2e.conftest import RunningBot
 from playground.slack_api import Scripted, SlackClient, SlackDouble, all_text, buttons
+from tests.e2e.conftest import RunningBot
 
 
 async def finish_google(slack: SlackClient, double: SlackDouble) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Answer, Assessment
-from tests.e2e.conftest import RunningBot
 from playground.slack_api import Person, SlackClient, SlackDouble, all_text, button, buttons, sign
+from tests.e2e.conftest import RunningBot
 
 
 def answer_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,8 +9,8 @@ import pytest
 
 from bot.server import EVENTS_PATH
 from flows.loader import load_flows
-from tests.e2e.conftest import RunningBot, bot_settings
 from playground.slack_api import SlackDouble, all_text, buttons
+from tests.e2e.conftest import RunningBot, bot_settings
 
 
 @pytest.fixture
