@@ -1,4 +1,4 @@
-"""Alembic environment: async engines, URL from the app's settings, metadata from models/.
+"""Alembic environment: async engines, URL from the database settings, metadata from models/.
 
 Called two ways: by `alembic` / `python -m bot migrate` (no connection given: an async engine is
 made here) or from inside the running app, which passes a live connection in
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from models.db import create_engine
 from models.migrate import MIGRATION_LOCK
+from models.settings import DatabaseSettings
 from models.tables import Base
 
 config = context.config
@@ -25,9 +26,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from bot.config import Settings  # only the CLI path needs settings
-
-    return Settings().database_url
+    return DatabaseSettings().database_url
 
 
 def _configure(connection: Connection) -> None:

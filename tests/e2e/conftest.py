@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
-from bot.config import Settings
-from bot.runtime import Runtime
-from bot.server import EVENTS_PATH, Service, start
+from bot.runtime.settings import Settings
+from bot.runtime.wiring import Runtime
+from bot.runtime.server import EVENTS_PATH, Server, start
 from flows.loader import load_flows
 from flows.schema import Flow
 from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, SlackClient, SlackDouble
@@ -22,21 +22,21 @@ class RunningBot:
 
     settings: Settings
     flows: dict[str, Flow]
-    service: Service | None = None
+    server: Server | None = None
     url: str = ""
 
     @property
     def runtime(self) -> Runtime | None:
-        return self.service.runtime if self.service else None
+        return self.server.runtime if self.server else None
 
     async def start(self) -> None:
-        self.service = await start(self.settings, self.flows)
-        self.url = f"http://127.0.0.1:{self.service.port}"
+        self.server = await start(self.settings, self.flows)
+        self.url = f"http://127.0.0.1:{self.server.port}"
 
     async def stop(self) -> None:
-        if self.service is not None:
-            await self.service.stop()
-        self.service = None
+        if self.server is not None:
+            await self.server.stop()
+        self.server = None
 
     async def restart(self) -> None:
         await self.stop()

@@ -7,7 +7,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.server import EVENTS_PATH
+from bot.runtime.server import EVENTS_PATH
 from flows.loader import load_flows
 from playground.slack_api import SlackClient, SlackDouble, all_text, buttons
 from tests.e2e.conftest import RunningBot, bot_settings

@@ -1,0 +1,338 @@
+"""Use cases of the assessment conversation: start, answer, go back, pause, resume, status.
+
+Each method takes plain Slack ids and values (never payload dicts), owns its transaction, and
+returns an outcome from :mod:`bot.services.outcomes` (plain data; the Slack edge words it). Concurrency is
+settled by the database: a click is accepted only if its conditional update on the assessment's
+revision wins, so duplicate deliveries and racing instances cannot advance twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.services.outcomes import (
+    AlreadyChosen,
+    AlreadyComplete,
+    AlreadyRecorded,
+    AssessmentGone,
+    ChooseModel,
+    Completed,
+    FlowRemoved,
+    NothingInProgress,
+    NotYours,
+    Outcome,
+    Paused,
+    QuestionNote,
+    QuestionShown,
+    Replaced,
+    ResultShared,
+    ResumeOrRestart,
+    StatusReport,
+    Who,
+)
+from bot.services.ports import ResultChannel
+from flows import engine
+from flows.schema import Flow, Question
+from models import repository as repo
+from models import results as results_repo
+from models.tables import Status
+
+logger = logging.getLogger(__name__)
+
+
+class _LostRace(Exception):
+    """Another delivery of this click, or a racing click, was accepted first."""
+
+
+class AssessmentService:
+    def __init__(self, db: AsyncEngine, flows: dict[str, Flow]):
+        self.db = db
+        self.flows = flows
+
+    def find_flow(self, name: str) -> Flow | None:
+        return self.flows.get(name.strip().lower())
+
+    def sorted_flows(self) -> list[Flow]:
+        return sorted(self.flows.values(), key=lambda f: f.id)
+
+    # -- building views --------------------------------------------------------------------------
+
+    @staticmethod
+    def _usable_answers(flow: Flow, answers: dict[str, str]) -> dict[str, str]:
+        """Answers that still fit the flow (a flow file may have changed since they were given)."""
+        return {
+            q: o
+            for q, o in answers.items()
+            if (question := flow.question(q)) is not None and question.option(o) is not None
+        }
+
+    @staticmethod
+    def _view(
+        flow: Flow,
+        assessment_id: int,
+        revision: int,
+        question: Question,
+        answers: dict[str, str],
+        note: QuestionNote | None = None,
+    ) -> QuestionShown:
+        askable = [q.id for q in engine.questions_to_ask(flow, answers)]
+        number = askable.index(question.id) + 1 if question.id in askable else len(askable)
+        answered = sum(1 for q in askable if q in answers)
+        return QuestionShown(
+            flow, assessment_id, revision, question, answers.get(question.id), number, answered,
+            len(askable), number == 1, note,
+        )  # fmt: skip
+
+    def _current_view(
+        self, view: repo.AssessmentView, note: QuestionNote | None = None
+    ) -> QuestionShown | FlowRemoved:
+        """The question an assessment is on, as stored."""
+        a = view.assessment
+        flow = self.flows.get(a.flow_id)
+        if flow is None:
+            return FlowRemoved(a.flow_id)
+        answers = self._usable_answers(flow, view.answers)
+        question = flow.question(a.current_question_id or "") or engine.next_question(flow, answers)
+        if question is None:
+            # Every question has an answer but the last click was lost; show the last one again.
+            question = engine.questions_to_ask(flow, answers)[-1]
+        return self._view(flow, a.id, a.revision, question, answers, note)
+
+    # -- starting --------------------------------------------------------------------------------
+
+    async def start(self, who: Who, flow_name: str | None) -> Outcome:
+        """`/maturity start [model]`: begin, or offer resume/restart when one is under way here."""
+        if not flow_name:
+            return ChooseModel(self.sorted_flows())
+        flow = self.find_flow(flow_name)
+        if flow is None:
+            return ChooseModel(self.sorted_flows(), unknown=flow_name[:40])
+        async with self.db.begin() as conn:
+            actor = await repo.ensure_actor(
+                conn, who.team_id, who.channel_id, who.user_id, who.channel_name, who.user_name
+            )
+            current = await repo.in_progress(conn, actor.person_id, actor.channel_id)
+            if current is None:
+                try:
+                    async with conn.begin_nested():
+                        return await self._create(conn, actor, flow)
+                except IntegrityError:
+                    # A second start from the same person raced us and won; offer that one.
+                    current = await repo.in_progress(conn, actor.person_id, actor.channel_id)
+                    if current is None:
+                        raise
+            view = await repo.get_assessment(conn, current.id)
+            assert view is not None
+            shown = self._current_view(view)
+            return shown if isinstance(shown, FlowRemoved) else ResumeOrRestart(shown, flow)
+
+    async def _create(self, conn: AsyncConnection, actor: repo.Actor, flow: Flow) -> QuestionShown:
+        first = engine.next_question(flow, {})
+        assert first is not None  # a valid flow has questions
+        assessment = await repo.create_assessment(conn, actor, flow.id, flow.version, first.id)
+        logger.info("assessment_started", extra={"assessment_id": assessment.id, "flow": flow.id})
+        return self._view(flow, assessment.id, assessment.revision, first, {})
+
+    async def restart(self, who: Who, assessment_id: int, flow_name: str) -> Outcome:
+        """Abandon the assessment in progress (kept as history) and start ``flow_name`` afresh."""
+        flow = self.find_flow(flow_name)
+        if flow is None:
+            return ChooseModel(self.sorted_flows(), unknown=flow_name[:40])
+        async with self.db.begin() as conn:
+            view = await repo.get_assessment(conn, assessment_id)
+            if view is None or view.slack_team_id != who.team_id:
+                return AssessmentGone()
+            if view.slack_user_id != who.user_id:
+                return NotYours(view.slack_user_id)
+            if not await repo.abandon(conn, assessment_id):
+                return AlreadyChosen()
+            logger.info("assessment_abandoned", extra={"assessment_id": assessment_id})
+            a = view.assessment
+            return await self._create(conn, repo.Actor(0, a.channel_id, a.person_id), flow)
+
+    # -- clicks on a question ----------------------------------------------------------------------
+
+    @staticmethod
+    def _refuse(
+        view: repo.AssessmentView | None, who: Who
+    ) -> AssessmentGone | NotYours | AlreadyComplete | Replaced | None:
+        """Why this person cannot act on this assessment now, or None when they can."""
+        if view is None or view.slack_team_id != who.team_id:
+            return AssessmentGone()
+        if view.slack_user_id != who.user_id:
+            return NotYours(view.slack_user_id)
+        if view.assessment.status == Status.COMPLETED:
+            return AlreadyComplete()
+        if view.assessment.status != Status.IN_PROGRESS:
+            return Replaced()
+        return None
+
+    async def _load_for_click(
+        self,
+        conn: AsyncConnection,
+        who: Who,
+        assessment_id: int,
+        revision: int,
+        choice: tuple[str, str] | None = None,
+    ) -> tuple[repo.AssessmentView, Flow, dict[str, str]] | Outcome:
+        """Load an assessment for a click, or the note to send when the click cannot apply.
+
+        ``choice`` is the (question, option) an answer button carries, used to tell a repeated
+        delivery of an accepted click from a click on an out-of-date message.
+        """
+        view = await repo.get_assessment(conn, assessment_id)
+        refused = self._refuse(view, who)
+        if refused is not None:
+            return refused
+        assert view is not None
+        a = view.assessment
+        flow = self.flows.get(a.flow_id)
+        if flow is None:
+            return FlowRemoved(a.flow_id)
+        answers = self._usable_answers(flow, view.answers)
+        if a.revision != revision:
+            repeated = choice is not None and answers.get(choice[0]) == choice[1]
+            note = QuestionNote.ALREADY_COUNTED if repeated else QuestionNote.EARLIER_STEP
+            return self._current_view(view, note=note)
+        return view, flow, answers
+
+    async def answer(
+        self, who: Who, assessment_id: int, revision: int, question_id: str, option_id: str
+    ) -> Outcome:
+        """Record one answer and move on: the next question, or the result when it was the last.
+
+        One connection serves the whole click: reads first, then the conditional update as the
+        first write, so SQLite takes its write lock only for the short write part.
+        """
+        try:
+            async with self.db.begin() as conn:
+                loaded = await self._load_for_click(
+                    conn, who, assessment_id, revision, (question_id, option_id)
+                )
+                if not isinstance(loaded, tuple):
+                    return loaded
+                view, flow, answers = loaded
+                question = flow.question(question_id)
+                if (
+                    question is None
+                    or question.option(option_id) is None
+                    or view.assessment.current_question_id != question_id
+                ):
+                    return self._current_view(view, note=QuestionNote.NOT_CURRENT)
+                answers = {**answers, question_id: option_id}
+                following = engine.next_question(flow, answers, after=question_id)
+                status = Status.IN_PROGRESS if following else Status.COMPLETED
+                if not await repo.claim_revision(
+                    conn, assessment_id, revision, following.id if following else None, status
+                ):
+                    raise _LostRace
+                await repo.save_answer(conn, assessment_id, question_id, option_id)
+                if following is not None:
+                    return self._view(flow, assessment_id, revision + 1, following, answers)
+                score = engine.score_assessment(flow, answers)
+                result_id = await results_repo.add_result(conn, assessment_id, score)
+        except _LostRace:
+            return await self._after_lost_race(assessment_id)
+        logger.info(
+            "assessment_completed",
+            extra={
+                "assessment_id": assessment_id,
+                "flow": flow.id,
+                "maturity_level": score.level,
+                "maturity_score": score.score,
+            },
+        )
+        return Completed(
+            flow, assessment_id, result_id, view.slack_user_id, view.slack_channel_id, score,
+            engine.tailored_next_steps(flow, score),
+        )  # fmt: skip
+
+    async def _after_lost_race(self, assessment_id: int) -> Outcome:
+        logger.info("click_ignored", extra={"assessment_id": assessment_id, "reason": "duplicate"})
+        async with self.db.connect() as conn:
+            view = await repo.get_assessment(conn, assessment_id)
+            if view is None or view.assessment.status != Status.IN_PROGRESS:
+                return AlreadyRecorded()
+            return self._current_view(view, note=QuestionNote.ALREADY_COUNTED)
+
+    async def back(self, who: Who, assessment_id: int, revision: int) -> Outcome:
+        """Show the previous question again so its answer can be changed."""
+        try:
+            async with self.db.begin() as conn:
+                loaded = await self._load_for_click(conn, who, assessment_id, revision)
+                if not isinstance(loaded, tuple):
+                    return loaded
+                view, flow, answers = loaded
+                previous = engine.previous_question(flow, answers, view.assessment.current_question_id or "")
+                if previous is None:
+                    return self._current_view(view, note=QuestionNote.FIRST_QUESTION)
+                if not await repo.claim_revision(conn, assessment_id, revision, previous.id):
+                    raise _LostRace
+                return self._view(flow, assessment_id, revision + 1, previous, answers)
+        except _LostRace:
+            return await self._after_lost_race(assessment_id)
+
+    async def pause(self, who: Who, assessment_id: int, revision: int) -> Outcome:
+        """Stop for now; the assessment stays in progress and `resume` brings it back."""
+        async with self.db.connect() as conn:
+            loaded = await self._load_for_click(conn, who, assessment_id, revision)
+        if not isinstance(loaded, tuple):
+            return loaded
+        _view, flow, answers = loaded
+        answered, total = engine.progress(flow, answers)
+        logger.info("assessment_paused", extra={"assessment_id": assessment_id})
+        return Paused(flow, answered, total)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    async def resume(self, who: Who, assessment_id: int | None = None) -> Outcome:
+        """Bring back the current question of this person's assessment in this channel."""
+        async with self.db.connect() as conn:
+            if assessment_id is None:
+                actor = await repo.find_actor(conn, who.team_id, who.channel_id, who.user_id)
+                current = None
+                if actor is not None:
+                    current = await repo.in_progress(conn, actor.person_id, actor.channel_id)
+                if current is None:
+                    return NothingInProgress()
+                assessment_id = current.id
+            view = await repo.get_assessment(conn, assessment_id)
+            refused = self._refuse(view, who)
+            if refused is not None:
+                return refused
+            assert view is not None
+            return self._current_view(view)
+
+    async def status(self, who: Who) -> StatusReport:
+        """This person's assessment in progress and latest results in this channel."""
+        async with self.db.connect() as conn:
+            # Reading must not create rows: look the ids up without inserting.
+            actor = await repo.find_actor(conn, who.team_id, who.channel_id, who.user_id)
+            if actor is None:
+                return StatusReport(None)
+            current = await repo.in_progress(conn, actor.person_id, actor.channel_id)
+            in_progress = None
+            if current is not None:
+                view = await repo.get_assessment(conn, current.id)
+                shown = self._current_view(view) if view else None
+                in_progress = shown if isinstance(shown, QuestionShown) else None
+            results = await results_repo.latest_results(conn, actor.person_id, actor.channel_id)
+        return StatusReport(in_progress, [(self.flows.get(r.flow_id), r) for r in results])
+
+    # -- sharing -----------------------------------------------------------------------------------
+
+    async def share_result(self, completed: Completed, channel: ResultChannel) -> ResultShared:
+        """Post a completed result to its channel and record where it went (or why it did not)."""
+        receipt = await channel.post_result(completed)
+        async with self.db.begin() as conn:
+            await results_repo.record_post(conn, completed.result_id, receipt.ts, receipt.error)
+        if receipt.error is None:
+            logger.info("result_posted", extra={"result_id": completed.result_id})
+        else:
+            logger.warning(
+                "result_not_posted", extra={"result_id": completed.result_id, "error": receipt.error}
+            )
+        return ResultShared(completed, receipt.error)

@@ -1,0 +1,175 @@
+"""What the use cases take and return: plain, immutable data about the domain.
+
+No wording lives here: no mrkdwn, no mentions, no commands to type. The Slack edge renders each
+outcome (exhaustively, so a new outcome without a renderer fails the type check).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from flows.engine import Score
+from flows.schema import Flow, Question
+from models.results import PastResult
+
+
+@dataclass(frozen=True)
+class Who:
+    """The Slack identity behind a request: plain ids and names, never a payload."""
+
+    team_id: str
+    channel_id: str
+    user_id: str
+    channel_name: str | None = None
+    user_name: str | None = None
+
+
+class QuestionNote(StrEnum):
+    """Why a question is shown again instead of the one a click asked for."""
+
+    ALREADY_COUNTED = "already_counted"  # a repeated delivery of a click that was accepted
+    EARLIER_STEP = "earlier_step"  # a button of a question that has been answered since
+    NOT_CURRENT = "not_current"  # a button that does not match the question on screen
+    FIRST_QUESTION = "first_question"  # Back on the first question
+
+
+@dataclass(frozen=True)
+class QuestionShown:
+    """The question an assessment is on, with where it stands."""
+
+    flow: Flow
+    assessment_id: int
+    revision: int
+    question: Question
+    chosen: str | None  # the option chosen earlier, when the person came back to this question
+    number: int  # 1-based position among the questions that will be asked
+    answered: int
+    total: int
+    first: bool
+    note: QuestionNote | None = None
+
+
+@dataclass(frozen=True)
+class Completed:
+    """The last answer was accepted and the result is stored; it still has to reach the channel."""
+
+    flow: Flow
+    assessment_id: int
+    result_id: int
+    user_id: str
+    channel_id: str
+    score: Score
+    steps: list[str]
+
+
+@dataclass(frozen=True)
+class ResultShared:
+    """A completed result after posting it to its channel: posted, or Slack's reason why not."""
+
+    completed: Completed
+    error: str | None = None
+
+    @property
+    def posted(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class ChooseModel:
+    """No model (or an unknown one) was named: offer the installed ones."""
+
+    flows: list[Flow]
+    unknown: str | None = None  # the name that matched no model
+
+
+@dataclass(frozen=True)
+class ResumeOrRestart:
+    """An assessment is already in progress here; the person asked to start ``requested``."""
+
+    in_progress: QuestionShown
+    requested: Flow
+
+
+@dataclass(frozen=True)
+class Paused:
+    flow: Flow
+    answered: int
+    total: int
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """This person's assessment in progress and latest results in one channel."""
+
+    in_progress: QuestionShown | None
+    results: list[tuple[Flow | None, PastResult]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NotYours:
+    """A click on someone else's assessment; ``owner`` is their Slack user id when known."""
+
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class AssessmentGone:
+    """The assessment a button names does not exist (or belongs to another workspace)."""
+
+
+@dataclass(frozen=True)
+class AlreadyComplete:
+    """A click on an assessment that has finished."""
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """A click on an assessment that a restart replaced."""
+
+
+@dataclass(frozen=True)
+class AlreadyChosen:
+    """The resume-or-restart offer was already answered."""
+
+
+@dataclass(frozen=True)
+class AlreadyRecorded:
+    """A repeated last answer: the assessment is no longer in progress because it was counted."""
+
+
+@dataclass(frozen=True)
+class FlowRemoved:
+    """The assessment's model is no longer installed."""
+
+    flow_id: str
+
+
+@dataclass(frozen=True)
+class NothingInProgress:
+    """Resume with no assessment in progress in this channel."""
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A button from a message this version of the app cannot read; nothing changed."""
+
+
+Notice = (
+    NotYours
+    | AssessmentGone
+    | AlreadyComplete
+    | Replaced
+    | AlreadyChosen
+    | AlreadyRecorded
+    | FlowRemoved
+    | NothingInProgress
+    | Stale
+)
+"""Short answers to a request that changed nothing."""
+
+Reply = QuestionShown | ResultShared | ChooseModel | ResumeOrRestart | Paused | StatusReport | Notice
+"""Everything that is shown to the person who asked."""
+
+Outcome = Reply | Completed
+"""Everything a use case of the assessment conversation returns."""

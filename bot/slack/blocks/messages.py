@@ -1,0 +1,118 @@
+"""Help, model choice, resume-or-restart, pause and status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.services.outcomes import ChooseModel, Paused, ResumeOrRestart, StatusReport
+from bot.slack.blocks.kit import actions, button, context, escape, message, section
+from bot.slack.buttons import RESTART, RESUME, START, restart_value
+
+COMMAND = "/maturity"
+
+
+@dataclass(frozen=True)
+class HelpEntry:
+    """One line of help: how a subcommand is typed and what it does (mrkdwn)."""
+
+    usage: str  # e.g. "start <model>"
+    summary: str
+
+
+def build_help_message(entries: list[HelpEntry], unknown: str | None = None) -> dict[str, Any]:
+    """The commands, one per line, from the table the command listener routes by.
+
+    ``unknown`` is a subcommand the person typed that matched none of them.
+    """
+    lines = [f"• `{COMMAND} {entry.usage}`: {entry.summary}" for entry in entries]
+    text = (
+        "*maturity-bot* runs MLOps maturity assessments right here.\n"
+        + "\n".join(lines)
+        + "\nQuestions come one at a time, visible only to you. When you finish, your level and next "
+        "steps are posted to the channel."
+    )
+    blocks: list[dict[str, Any]] = []
+    if unknown is not None:
+        blocks.append(
+            section(f":information_source: I don't know `{escape(unknown)}`. Here is what I can do:")
+        )
+    blocks.append(section(text))
+    return message(text, blocks)
+
+
+def build_choose_model_message(view: ChooseModel) -> dict[str, Any]:
+    lines = [f"• *{escape(f.title)}*: {len(f.levels)} levels" for f in view.flows]
+    intro = "Which maturity model would you like to assess?"
+    if view.unknown is not None:
+        intro = f"I don't know the model `{escape(view.unknown)}`. {intro}"
+    buttons = [button(f.title, f"{START}:{f.id}", f.id) for f in view.flows]
+    blocks = [section(intro + "\n" + "\n".join(lines))]
+    for start in range(0, len(buttons), 25):
+        blocks.append(actions(f"models:{start}", buttons[start : start + 25]))
+    return message(intro, blocks)
+
+
+def build_resume_or_restart_message(view: ResumeOrRestart) -> dict[str, Any]:
+    current = view.in_progress
+    text = (
+        f"You already have a *{escape(current.flow.title)}* assessment in progress here "
+        f"({current.answered} of {current.total} answered). Continue it, or start "
+        f"*{escape(view.requested.title)}* from scratch? (The unfinished one is kept, not scored.)"
+    )
+    return message(
+        text,
+        [
+            section(text),
+            actions(
+                f"rr:{current.assessment_id}",
+                [
+                    button("Resume", RESUME, str(current.assessment_id), style="primary"),
+                    button(
+                        f"Restart with {view.requested.id}",
+                        RESTART,
+                        restart_value(current.assessment_id, view.requested.id),
+                        style="danger",
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+def build_paused_message(view: Paused) -> dict[str, Any]:
+    text = (
+        f":pause_button: Paused your *{escape(view.flow.title)}* assessment "
+        f"({view.answered} of {view.total} answered). Your answers are saved; "
+        f"run `{COMMAND} resume` here whenever you're ready."
+    )
+    return message(text, [section(text)])
+
+
+def build_status_message(view: StatusReport) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = []
+    if view.in_progress:
+        p = view.in_progress
+        blocks.append(
+            section(
+                f"*In progress:* {escape(p.flow.title)}, {p.answered} of {p.total} answered. "
+                f"`{COMMAND} resume` brings back your current question."
+            )
+        )
+    else:
+        blocks.append(section(f"*In progress:* nothing. Start with `{COMMAND} start`."))
+    if view.results:
+        lines = []
+        for flow, r in view.results:
+            title = flow.title if flow else r.flow_id
+            name = flow.level(r.level).name if flow and r.level <= flow.max_level else ""
+            when = r.completed_at.strftime("%Y-%m-%d") if r.completed_at else ""
+            cats = ""
+            if flow and len(r.categories) > 1:
+                names = {c.id: c.name for c in flow.categories}
+                cats = "\n    " + ", ".join(f"{escape(names.get(c, c))} {lv}" for c, lv, _ in r.categories)
+            lines.append(f"• {when} *{escape(title)}*: Level {r.level} {escape(name)} ({r.score:.2f}){cats}")
+        blocks.append(section("*Latest results in this channel:*\n" + "\n".join(lines)))
+    else:
+        blocks.append(context("No completed assessments in this channel yet."))
+    return message("Your maturity assessments in this channel", blocks)

@@ -1,0 +1,90 @@
+"""Action ids and the compact button values that carry assessment id, revision and choice.
+
+The value formats are a contract with every button already sitting in someone's Slack: change
+them only in a way that still reads the old ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ANSWER = "answer"
+BACK = "back"
+PAUSE = "pause"
+RESUME = "resume"
+RESTART = "restart"
+START = "start_model"
+
+ANSWER_PATTERN = re.compile(rf"^{ANSWER}:\d+$")
+START_PATTERN = re.compile(rf"^{START}:[a-z0-9_-]+$")
+
+
+class BadValue(ValueError):
+    """A button value that this app did not make (or an older version made differently)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """Which assessment a question button belongs to, and at which revision it was shown."""
+
+    assessment_id: int
+    revision: int
+
+
+@dataclass(frozen=True)
+class AnswerChoice:
+    step: Step
+    question_id: str
+    option_id: str
+
+
+def encode(*parts: int | str) -> str:
+    return "|".join(str(p) for p in parts)
+
+
+def answer_value(assessment_id: int, revision: int, question_id: str, option_id: str) -> str:
+    return encode(assessment_id, revision, question_id, option_id)
+
+
+def step_value(assessment_id: int, revision: int) -> str:
+    return encode(assessment_id, revision)
+
+
+def restart_value(assessment_id: int, flow_id: str) -> str:
+    return encode(assessment_id, flow_id)
+
+
+def _split_step(value: str) -> tuple[Step, list[str]]:
+    parts = value.split("|")
+    if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
+        raise BadValue(value[:40])
+    return Step(int(parts[0]), int(parts[1])), parts[2:]
+
+
+def decode_answer(value: str) -> AnswerChoice:
+    """``assessment|revision|question|option`` from an answer button."""
+    step, rest = _split_step(value)
+    if len(rest) != 2:
+        raise BadValue(value[:40])
+    return AnswerChoice(step, rest[0], rest[1])
+
+
+def decode_step(value: str) -> Step:
+    """``assessment|revision`` from Back and Pause (extra parts from older versions are ignored)."""
+    return _split_step(value)[0]
+
+
+def decode_resume(value: str) -> int:
+    """The assessment id a Resume button carries."""
+    if not value.isdigit():
+        raise BadValue(value[:40])
+    return int(value)
+
+
+def decode_restart(value: str) -> tuple[int, str]:
+    """``assessment|flow`` from a Restart button: the assessment to abandon, the model to start."""
+    parts = value.split("|")
+    if len(parts) != 2 or not parts[0].isdigit():
+        raise BadValue(value[:40])
+    return int(parts[0]), parts[1]

@@ -1,0 +1,45 @@
+"""What every listener needs, built once at start-up and handed to listeners through Bolt's context."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from bot.services.assessments import AssessmentService
+from bot.slack.messenger import Messenger
+
+CONTEXT_KEY = "maturity_deps"
+
+
+class TaskRunner(Protocol):
+    """Runs work after Slack has its acknowledgement (the runtime's tracked background tasks)."""
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Deps:
+    assessments: AssessmentService
+    messenger: Messenger
+    tasks: TaskRunner
+
+
+def deps_of(context: AsyncBoltContext) -> Deps:
+    """The dependencies the wiring put into this request's context."""
+    deps = context.get(CONTEXT_KEY)
+    if not isinstance(deps, Deps):
+        raise RuntimeError("listener called without dependencies; register it with register_listeners")
+    return deps
+
+
+def provide(deps: Deps) -> Callable[[AsyncBoltContext, Callable[[], Awaitable[None]]], Awaitable[None]]:
+    """A Bolt middleware that puts ``deps`` into every request's context."""
+
+    async def provide_deps(context: AsyncBoltContext, next_: Callable[[], Awaitable[None]]) -> None:
+        context[CONTEXT_KEY] = deps
+        await next_()
+
+    return provide_deps

@@ -1,0 +1,143 @@
+"""Button clicks: answers, Back, Pause, Resume, Restart and the model picker.
+
+Each handler acks at once and hands the click to the background: the value is decoded into plain
+ids, one service method runs, and the outcome is rendered for the person.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from bot.services.outcomes import Outcome, Stale
+from bot.slack.buttons import (
+    ANSWER_PATTERN,
+    BACK,
+    PAUSE,
+    RESTART,
+    RESUME,
+    START_PATTERN,
+    BadValue,
+    decode_answer,
+    decode_restart,
+    decode_resume,
+    decode_step,
+)
+from bot.slack.delivery import apologise, deliver
+from bot.slack.deps import Deps, deps_of
+from bot.slack.payloads import ClickRequest, read_click
+
+logger = logging.getLogger(__name__)
+
+UseCase = Callable[[Deps, ClickRequest], Awaitable[Outcome]]
+
+
+def _in_background(name: str, use: UseCase, context: AsyncBoltContext, click: ClickRequest) -> None:
+    deps = deps_of(context)
+    deps.tasks.spawn(run_click(deps, name, use, click), f"click:{name}")
+
+
+async def run_click(deps: Deps, name: str, use: UseCase, click: ClickRequest) -> None:
+    """Run one click's use case and show its outcome; an unreadable value changes nothing."""
+    logger.info("click", extra={"action": name, "user": click.who.user_id, "value": click.value[:60]})
+    try:
+        try:
+            outcome = await use(deps, click)
+        except BadValue:
+            outcome = Stale()
+        await deliver(deps, outcome, click.target, from_click=True)
+    except Exception:
+        logger.exception("click_failed", extra={"action": name})
+        await apologise(deps, click.target)
+
+
+async def answer(deps: Deps, click: ClickRequest) -> Outcome:
+    choice = decode_answer(click.value)
+    step = choice.step
+    return await deps.assessments.answer(
+        click.who, step.assessment_id, step.revision, choice.question_id, choice.option_id
+    )
+
+
+async def back(deps: Deps, click: ClickRequest) -> Outcome:
+    step = decode_step(click.value)
+    return await deps.assessments.back(click.who, step.assessment_id, step.revision)
+
+
+async def pause(deps: Deps, click: ClickRequest) -> Outcome:
+    step = decode_step(click.value)
+    return await deps.assessments.pause(click.who, step.assessment_id, step.revision)
+
+
+async def resume(deps: Deps, click: ClickRequest) -> Outcome:
+    return await deps.assessments.resume(click.who, decode_resume(click.value))
+
+
+async def restart(deps: Deps, click: ClickRequest) -> Outcome:
+    assessment_id, flow_id = decode_restart(click.value)
+    return await deps.assessments.restart(click.who, assessment_id, flow_id)
+
+
+async def start(deps: Deps, click: ClickRequest) -> Outcome:
+    return await deps.assessments.start(click.who, click.value)
+
+
+async def handle_answer_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """An answer: record it, then show the next question or share the result."""
+    await ack()
+    _in_background("answer", answer, context, read_click(body, action))
+
+
+async def handle_back_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """Back: show the previous question so its answer can be changed."""
+    await ack()
+    _in_background("back", back, context, read_click(body, action))
+
+
+async def handle_pause_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """Pause: stop for now; the answers stay saved."""
+    await ack()
+    _in_background("pause", pause, context, read_click(body, action))
+
+
+async def handle_resume_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """Resume (offered when starting again): bring back the assessment in progress."""
+    await ack()
+    _in_background("resume", resume, context, read_click(body, action))
+
+
+async def handle_restart_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """Restart: keep the unfinished assessment as history and start the chosen model afresh."""
+    await ack()
+    _in_background("restart", restart, context, read_click(body, action))
+
+
+async def handle_model_chosen(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """A model from the picker: start it."""
+    await ack()
+    _in_background("start", start, context, read_click(body, action))
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ANSWER_PATTERN)(handle_answer_clicked)
+    app.action(BACK)(handle_back_clicked)
+    app.action(PAUSE)(handle_pause_clicked)
+    app.action(RESUME)(handle_resume_clicked)
+    app.action(RESTART)(handle_restart_clicked)
+    app.action(START_PATTERN)(handle_model_chosen)

@@ -1,0 +1,105 @@
+"""The `/maturity` slash command, routed by a table of subcommands that also writes the help."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from bot.slack.blocks.messages import COMMAND, HelpEntry, build_help_message
+from bot.slack.delivery import apologise, deliver
+from bot.slack.deps import Deps, deps_of
+from bot.slack.payloads import CommandRequest, read_command
+
+logger = logging.getLogger(__name__)
+
+Run = Callable[[Deps, CommandRequest], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One row of the table: what the person types, what it does, and the function that does it."""
+
+    name: str
+    usage: str  # how it is typed after the command, shown in the help
+    summary: str  # what it does, shown in the help (mrkdwn; ``{models}`` lists the installed models)
+    run: Run
+    aliases: tuple[str, ...] = ()
+
+
+async def run_start(deps: Deps, request: CommandRequest) -> None:
+    """`start [model]`: begin an assessment, or offer the models when none (or an unknown one) is named."""
+    model = request.args[0] if request.args else None
+    await deliver(deps, await deps.assessments.start(request.who, model), request.target, from_click=False)
+
+
+async def run_resume(deps: Deps, request: CommandRequest) -> None:
+    """`resume`: bring back the current question."""
+    await deliver(deps, await deps.assessments.resume(request.who), request.target, from_click=False)
+
+
+async def run_status(deps: Deps, request: CommandRequest) -> None:
+    """`status`: the assessment in progress and the latest results in this channel."""
+    await deliver(deps, await deps.assessments.status(request.who), request.target, from_click=False)
+
+
+async def run_help(deps: Deps, request: CommandRequest) -> None:
+    """`help`, and anything unrecognised: the commands, generated from the table."""
+    known = request.subcommand in ROUTES
+    message = build_help_message(help_entries(deps), unknown=None if known else request.subcommand[:30])
+    await deps.messenger.reply(request.target, message)
+
+
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        "start",
+        "start <model>",
+        "start an assessment ({models}); `" + COMMAND + " start` lets you pick",
+        run_start,
+    ),
+    Subcommand("resume", "resume", "bring back your current question", run_resume, aliases=("continue",)),
+    Subcommand(
+        "status", "status", "your assessment in progress and latest results in this channel", run_status
+    ),
+    Subcommand("help", "help", "this message", run_help),
+)
+
+ROUTES: dict[str, Subcommand] = {name: sub for sub in SUBCOMMANDS for name in (sub.name, *sub.aliases)}
+
+
+def help_entries(deps: Deps) -> list[HelpEntry]:
+    models = ", ".join(f"`{flow.id}`" for flow in deps.assessments.sorted_flows())
+    return [HelpEntry(sub.usage, sub.summary.format(models=models)) for sub in SUBCOMMANDS]
+
+
+async def handle_maturity_command(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
+    """Acknowledge `/maturity` at once, then run its subcommand in the background."""
+    await ack()
+    deps = deps_of(context)
+    deps.tasks.spawn(run_command(deps, read_command(command)), "command")
+
+
+async def run_command(deps: Deps, request: CommandRequest) -> None:
+    """Route the request to its subcommand; our own failures get an apology, never silence."""
+    sub = ROUTES.get(request.subcommand)
+    logger.info(
+        "command",
+        extra={
+            "sub": request.subcommand[:20],
+            "user": request.who.user_id,
+            "channel": request.who.channel_id,
+        },
+    )
+    try:
+        await (sub.run if sub else run_help)(deps, request)
+    except Exception:
+        logger.exception("command_failed", extra={"sub": request.subcommand[:20]})
+        await apologise(deps, request.target)
+
+
+def register(app: AsyncApp) -> None:
+    app.command(COMMAND)(handle_maturity_command)

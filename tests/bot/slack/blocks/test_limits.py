@@ -1,0 +1,389 @@
+"""Every Block Kit message, built from realistic views of the shipped flows, stays within Slack's limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, get_args
+
+import pytest
+
+from bot.services.outcomes import (
+    ChooseModel,
+    Completed,
+    FlowRemoved,
+    Notice,
+    NotYours,
+    Paused,
+    QuestionNote,
+    QuestionShown,
+    ResumeOrRestart,
+    StatusReport,
+)
+from bot.slack.blocks.kit import clip, escape
+from bot.slack.blocks.messages import (
+    HelpEntry,
+    build_choose_model_message,
+    build_help_message,
+    build_paused_message,
+    build_resume_or_restart_message,
+    build_status_message,
+)
+from bot.slack.blocks.notices import build_notice_message
+from bot.slack.blocks.question import build_question_message
+from bot.slack.blocks.result import (
+    POST_ERRORS,
+    build_completed_note,
+    build_post_failed_message,
+    build_result_message,
+)
+from flows.engine import Answers, score_assessment, tailored_next_steps, walk
+from flows.loader import load_flows
+from flows.schema import Flow, Option, Question
+from models.results import PastResult
+
+FLOWS = load_flows()
+FLOW_IDS = sorted(FLOWS)
+
+# Ids as large as they get, so button values and block ids are as long as they can be.
+BIG_ID = 2**31 - 1
+BIG_REVISION = 10**6
+USER = "U0123456789ABCDEF"
+CHANNEL = "C0123456789ABCDEF"
+NOTES = [None, *QuestionNote]
+HELP = [HelpEntry("start <model>", "start an assessment (" + ", ".join(f"`{m}`" for m in FLOWS) + ")")] * 6
+
+# Slack's documented limits (see /work/shared/reference/slack-platform.md).
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_FIELD_TEXT = 2000
+MAX_FIELDS = 10
+MAX_HEADER = 150
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_ID = 255
+MAX_ACTIONS_ELEMENTS = 25
+MAX_CONTEXT_ELEMENTS = 10
+MAX_CONTEXT_TEXT = 3000
+# Slack refuses payloads near 13k characters of blocks (msg_blocks_too_long); keep a margin.
+MAX_BLOCKS_JSON = 12000
+
+
+def _text_object(obj: dict[str, Any], limit: int, where: str) -> None:
+    assert obj.get("type") in {"mrkdwn", "plain_text"}, f"{where}: bad text object {obj}"
+    text = obj.get("text")
+    assert isinstance(text, str), f"{where}: text is not a string"
+    assert text.strip(), f"{where}: empty text"
+    assert len(text) <= limit, f"{where}: {len(text)} characters > {limit}"
+
+
+def _button(element: dict[str, Any], where: str) -> str:
+    assert element["type"] == "button", f"{where}: only buttons are used, got {element['type']}"
+    assert element["text"]["type"] == "plain_text", f"{where}: button text must be plain_text"
+    _text_object(element["text"], MAX_BUTTON_TEXT, f"{where} text")
+    action_id = element["action_id"]
+    assert isinstance(action_id, str)
+    assert 0 < len(action_id) <= MAX_ID, f"{where}: action_id {action_id!r}"
+    value = element["value"]
+    assert isinstance(value, str)
+    assert len(value) <= MAX_BUTTON_VALUE, f"{where}: value is {len(value)} characters"
+    assert element.get("style") in {None, "primary", "danger"}, f"{where}: style {element.get('style')}"
+    return action_id
+
+
+def assert_within_slack_limits(msg: dict[str, Any]) -> None:
+    """Check one message body against every Block Kit limit this app can run into."""
+    assert set(msg) >= {"text", "blocks"}
+    assert isinstance(msg["text"], str)
+    assert msg["text"].strip(), "a message needs a text fallback for notifications and screen readers"
+    blocks = msg["blocks"]
+    assert 0 < len(blocks) <= MAX_BLOCKS, f"{len(blocks)} blocks"
+    size = len(json.dumps(blocks, ensure_ascii=False))
+    assert size < MAX_BLOCKS_JSON, f"blocks are {size} characters of JSON"
+
+    block_ids: list[str] = []
+    for n, block in enumerate(blocks):
+        where = f"block {n} ({block.get('type')})"
+        if "block_id" in block:
+            assert isinstance(block["block_id"], str)
+            assert 0 < len(block["block_id"]) <= MAX_ID, f"{where}: block_id {block['block_id']!r}"
+            block_ids.append(block["block_id"])
+        kind = block["type"]
+        if kind == "section":
+            assert "text" in block or "fields" in block, f"{where}: needs text or fields"
+            if "text" in block:
+                _text_object(block["text"], MAX_SECTION_TEXT, where)
+            if "fields" in block:
+                assert 0 < len(block["fields"]) <= MAX_FIELDS, f"{where}: {len(block['fields'])} fields"
+                for field in block["fields"]:
+                    _text_object(field, MAX_FIELD_TEXT, f"{where} field")
+        elif kind == "header":
+            assert block["text"]["type"] == "plain_text", f"{where}: header text must be plain_text"
+            _text_object(block["text"], MAX_HEADER, where)
+        elif kind == "actions":
+            elements = block["elements"]
+            assert 0 < len(elements) <= MAX_ACTIONS_ELEMENTS, f"{where}: {len(elements)} elements"
+            action_ids = [_button(e, where) for e in elements]
+            assert len(set(action_ids)) == len(action_ids), f"{where}: duplicate action_ids {action_ids}"
+        elif kind == "context":
+            elements = block["elements"]
+            assert 0 < len(elements) <= MAX_CONTEXT_ELEMENTS, f"{where}: {len(elements)} elements"
+            for element in elements:
+                _text_object(element, MAX_CONTEXT_TEXT, f"{where} element")
+        else:
+            pytest.fail(f"{where}: unexpected block type {kind!r}")
+    assert len(set(block_ids)) == len(block_ids), f"duplicate block_ids {block_ids}"
+
+
+# -- realistic views ---------------------------------------------------------------------------------
+
+
+def _worst(q: Question) -> Option:
+    return min(q.options, key=lambda o: (o.credit, not o.skips_higher_levels))
+
+
+def _result(flow: Flow, answers: Answers, steps_limit: int = 8) -> Completed:
+    score = score_assessment(flow, answers)
+    return Completed(
+        flow, BIG_ID, BIG_ID, USER, CHANNEL, score, tailored_next_steps(flow, score, limit=steps_limit)
+    )
+
+
+def _every_category_missed(flow: Flow) -> Completed:
+    """No criterion met anywhere: every category at level 0 with everything missed."""
+    view = _result(flow, {})
+    assert view.score.level == 0
+    assert all(c.missed for c in view.score.categories)
+    return view
+
+
+def _results(flow: Flow) -> Iterator[Completed]:
+    yield _every_category_missed(flow)
+    yield _result(flow, {}, steps_limit=1000)  # every step the flow could ever suggest at once
+    yield _result(flow, walk(flow, _worst))
+    top = _result(flow, walk(flow, lambda q: q.best_option))
+    assert top.score.level == flow.max_level
+    yield top
+
+
+def _question_view(
+    flow: Flow, question: Question, first: bool, note: QuestionNote | None
+) -> QuestionShown:
+    total = len(flow.questions)
+    return QuestionShown(
+        flow,
+        BIG_ID,
+        BIG_REVISION,
+        question,
+        question.options[-1].id,  # an earlier answer is highlighted
+        total,
+        total - 1,
+        total,
+        first,
+        note,
+    )
+
+
+def _longest_question(flow: Flow) -> Question:
+    return max(flow.questions, key=lambda q: (len(q.text), len(q.why), max(len(o.label) for o in q.options)))
+
+
+def _longest_option_question(flow: Flow) -> Question:
+    return max(flow.questions, key=lambda q: (max(len(o.label) for o in q.options), len(q.options)))
+
+
+def _past_results(flow: Flow) -> list[tuple[Flow | None, PastResult]]:
+    out: list[tuple[Flow | None, PastResult]] = []
+    for n, view in enumerate(_results(flow)):
+        score = view.score
+        categories = tuple((c.category_id, c.level, c.score) for c in score.categories)
+        when = datetime(2026, 1, 1 + n, tzinfo=UTC)
+        out.append((flow, PastResult(n, flow.id, flow.version, when, score.level, score.score, categories)))
+    return out
+
+
+# -- every message of every flow ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flow_id", FLOW_IDS)
+def test_every_question_message_is_within_limits(flow_id: str) -> None:
+    """Each question of the flow, first or not, with and without a note, fits Slack's limits."""
+    flow = FLOWS[flow_id]
+    for index, question in enumerate(flow.questions):
+        for note in NOTES:
+            msg = build_question_message(_question_view(flow, question, index == 0, note))
+            assert_within_slack_limits(msg)
+            answers = next(b for b in msg["blocks"] if b["type"] == "actions")
+            assert len(answers["elements"]) == len(question.options)
+
+
+@pytest.mark.parametrize("flow_id", FLOW_IDS)
+def test_the_longest_question_and_options_keep_their_full_text(flow_id: str) -> None:
+    """The longest question text and option labels of the flow are shown in full, not clipped."""
+    flow = FLOWS[flow_id]
+    for question in {q.id: q for q in (_longest_question(flow), _longest_option_question(flow))}.values():
+        msg = build_question_message(_question_view(flow, question, False, QuestionNote.EARLIER_STEP))
+        assert_within_slack_limits(msg)
+        assert any(
+            escape(question.text) in b["text"]["text"] for b in msg["blocks"] if b["type"] == "section"
+        )
+        labels = [e["text"]["text"] for b in msg["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert [o.label for o in question.options] == labels[: len(question.options)]
+
+
+@pytest.mark.parametrize("flow_id", FLOW_IDS)
+def test_result_messages_are_within_limits(flow_id: str) -> None:
+    """Results from nothing met to the top fit Slack's limits, as do their completed and failed notes."""
+    flow = FLOWS[flow_id]
+    for view in _results(flow):
+        assert_within_slack_limits(build_result_message(view))
+        assert_within_slack_limits(build_completed_note(view, posted=True))
+        assert_within_slack_limits(build_completed_note(view, posted=False))
+        for error in [*POST_ERRORS, "some_new_error_<&>"]:
+            assert_within_slack_limits(build_post_failed_message(view, error))
+
+
+@pytest.mark.parametrize("flow_id", FLOW_IDS)
+def test_result_with_every_category_missed_lists_every_category(flow_id: str) -> None:
+    """The worst result still names every category and suggests next steps towards level 1."""
+    flow = FLOWS[flow_id]
+    view = _every_category_missed(flow)
+    msg = build_result_message(view)
+    assert_within_slack_limits(msg)
+    body = json.dumps(msg["blocks"], ensure_ascii=False)
+    assert "Next steps towards level 1" in body
+    assert view.steps
+    if len(flow.categories) > 1:
+        fields = [f for b in msg["blocks"] if b["type"] == "section" for f in b.get("fields", [])]
+        assert len(fields) == len(flow.categories)
+
+
+def test_help_and_model_choice_are_within_limits() -> None:
+    """Help, with and without a note, and the model picker (with an unknown-model note) fit Slack's limits."""
+    flows = [FLOWS[f] for f in FLOW_IDS]
+    assert_within_slack_limits(build_help_message(HELP))
+    unknown = build_help_message(HELP, unknown="<nope & co>" * 3)
+    assert_within_slack_limits(unknown)
+    assert "&lt;nope &amp; co&gt;" in unknown["blocks"][0]["text"]["text"]
+    assert_within_slack_limits(build_choose_model_message(ChooseModel(flows)))
+    msg = build_choose_model_message(ChooseModel(flows, unknown="x" + "<y>" * 13))
+    assert_within_slack_limits(msg)
+    buttons = [e for b in msg["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["value"] for b in buttons] == FLOW_IDS
+
+
+@pytest.mark.parametrize("flow_id", FLOW_IDS)
+def test_resume_paused_and_status_are_within_limits(flow_id: str) -> None:
+    """Resume-or-restart, paused and status messages of every flow fit Slack's limits."""
+    flow = FLOWS[flow_id]
+    current = _question_view(flow, _longest_question(flow), False, None)
+    for requested in FLOWS.values():
+        assert_within_slack_limits(build_resume_or_restart_message(ResumeOrRestart(current, requested)))
+    assert_within_slack_limits(
+        build_paused_message(Paused(flow, len(flow.questions) - 1, len(flow.questions)))
+    )
+    assert_within_slack_limits(build_status_message(StatusReport(None)))
+    assert_within_slack_limits(build_status_message(StatusReport(current, _past_results(flow))))
+    # A result of a model that is no longer installed shows its id instead of its title.
+    orphan = [(None, r) for _, r in _past_results(flow)]
+    assert_within_slack_limits(build_status_message(StatusReport(None, orphan)))
+
+
+def test_status_with_results_of_every_flow_is_within_limits() -> None:
+    """A status listing results from all three flows at once fits Slack's limits."""
+    results = [r for f in FLOW_IDS for r in _past_results(FLOWS[f])]
+    current = _question_view(FLOWS["google"], _longest_question(FLOWS["google"]), False, None)
+    assert_within_slack_limits(build_status_message(StatusReport(current, results)))
+
+
+def test_notice_messages_are_within_limits() -> None:
+    """Every notice fits Slack's limits; the owner of someone else's assessment is a live mention."""
+    for notice in get_args(Notice):
+        example = notice(USER) if notice is NotYours else notice("x" * 40) if notice is FlowRemoved else notice()
+        assert_within_slack_limits(build_notice_message(example))
+    msg = build_notice_message(NotYours("U1"))
+    assert "<@U1>" in msg["blocks"][0]["text"]["text"]
+
+
+def test_the_checker_catches_violations() -> None:
+    """The shared checker rejects a message that breaks a limit, so passing it means something."""
+
+    def msg(*blocks: dict[str, Any], text: str = "hi") -> dict[str, Any]:
+        return {"text": text, "blocks": list(blocks)}
+
+    def ctx(block_id: str, n: int = 1) -> dict[str, Any]:
+        return {"type": "context", "block_id": block_id, "elements": [{"type": "mrkdwn", "text": "x"}] * n}
+
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}
+    button = {"type": "button", "text": {"type": "plain_text", "text": "x"}, "action_id": "a", "value": "v"}
+    assert_within_slack_limits(msg(section, ctx("b1"), ctx("b2")))
+    bad = [
+        msg(section, text=""),
+        msg(*[section] * 51),
+        msg({"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}),
+        msg({"type": "section", "fields": [{"type": "mrkdwn", "text": "x"}] * 11}),
+        msg({"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}),
+        msg({"type": "actions", "block_id": "b", "elements": [button, button]}),
+        msg({"type": "actions", "block_id": "b", "elements": [{**button, "value": "v" * 2001}]}),
+        msg({"type": "actions", "block_id": "b", "elements": [{**button, "action_id": "a" * 256}]}),
+        msg({"type": "actions", "block_id": "b" * 256, "elements": [button]}),
+        msg(ctx("b"), ctx("b")),
+        msg(ctx("b", 11)),
+        msg(*[{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2900}}] * 5),
+    ]
+    for body in bad:
+        with pytest.raises(AssertionError):
+            assert_within_slack_limits(body)
+
+
+# -- clip and escape ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 10, 75, 150, 3000])
+def test_clip_never_exceeds_its_limit_and_marks_the_cut(limit: int) -> None:
+    """Clipped text is at most `limit` characters and ends with an ellipsis whenever it was cut."""
+    for length in (0, 1, limit - 1, limit, limit + 1, limit * 3):
+        for text in ("a" * length, ("word " * length)[:length], ("  " * length)[:length] + "z"):
+            clipped = clip(text, limit)
+            assert len(clipped) <= limit
+            if len(text) <= limit:
+                assert clipped == text
+            else:
+                assert clipped.endswith("…")
+                assert text.startswith(clipped[:-1])
+
+
+def test_escape_escapes_the_three_control_characters() -> None:
+    """`escape` turns & < > into entities, ampersands first so entities are not double-escaped."""
+    assert escape("a & b < c > d") == "a &amp; b &lt; c &gt; d"
+    assert escape("<@U1> & <!here>") == "&lt;@U1&gt; &amp; &lt;!here&gt;"
+    assert escape("&lt;") == "&amp;lt;"
+    assert escape("plain *bold* _it_") == "plain *bold* _it_"
+
+
+def test_question_text_from_a_flow_is_escaped() -> None:
+    """Control characters in a flow's question text cannot become mentions or links in the message."""
+    flow = FLOWS["google"]
+    question = flow.questions[0].model_copy(update={"text": "Do you use <!channel> & <https://x|y>?"})
+    msg = build_question_message(_question_view(flow, question, True, None))
+    assert_within_slack_limits(msg)
+    sections = [b["text"]["text"] for b in msg["blocks"] if b["type"] == "section"]
+    assert sections == ["*Do you use &lt;!channel&gt; &amp; &lt;https://x|y&gt;?*"]
+
+
+@pytest.mark.parametrize("flow_id", FLOW_IDS)
+def test_the_first_question_introduces_the_assessment(flow_id: str) -> None:
+    """Question 1 says how long it is, who sees it, where the result goes and the flow's notice."""
+    flow = FLOWS[flow_id]
+    first = flow.questions[0]
+    view = QuestionShown(flow, 1, 0, first, None, 1, 0, len(flow.questions), True, None)
+    msg = build_question_message(view)
+    assert_within_slack_limits(msg)
+    intro = msg["blocks"][0]["text"]["text"]
+    assert f"up to {len(flow.questions)} questions" in intro
+    assert "posted to this channel" in intro
+    if flow.notice:
+        assert escape(flow.notice) in intro
+    later = build_question_message(QuestionShown(flow, 1, 1, flow.questions[1], None, 2, 1, 9, False, None))
+    assert "up to" not in str(later["blocks"])

@@ -1,0 +1,28 @@
+"""The Slack app manifests match what the code serves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.slack.blocks.messages import COMMAND
+from bot.runtime.server import EVENTS_PATH
+
+SLACK = Path(__file__).resolve().parents[1] / "slack"
+
+
+@pytest.mark.parametrize("name", ["manifest.yaml", "manifest.socket-mode.yaml"])
+def test_manifest_declares_the_command_interactivity_and_scopes(name: str) -> None:
+    """Both manifests declare /maturity, interactivity and the scopes the code uses."""
+    manifest = yaml.safe_load((SLACK / name).read_text())
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == COMMAND
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write"}
+    socket = manifest["settings"]["socket_mode_enabled"]
+    assert socket is (name == "manifest.socket-mode.yaml")
+    if not socket:
+        assert command["url"].endswith(EVENTS_PATH)
+        assert manifest["settings"]["interactivity"]["request_url"].endswith(EVENTS_PATH)
