@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -80,3 +81,18 @@ async def postgres_url() -> AsyncIterator[str]:
         yield url
     finally:
         await _drop_postgres_database(admin, name)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put the logging set-up back as it was after a test that reconfigures it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    levels = {name: logging.getLogger(name).level for name in logging.root.manager.loggerDict}
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, saved in levels.items():
+            logging.getLogger(name).setLevel(saved)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.slack.blocks.messages import COMMAND
 from bot.runtime.server import EVENTS_PATH
+from bot.slack.blocks.messages import COMMAND
 
 SLACK = Path(__file__).resolve().parents[1] / "slack"
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
+from bot.runtime.server import EVENTS_PATH, Server, start
 from bot.runtime.settings import Settings
 from bot.runtime.wiring import Runtime
-from bot.runtime.server import EVENTS_PATH, Server, start
 from flows.loader import load_flows
 from flows.schema import Flow
 from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, SlackClient, SlackDouble
@@ -61,7 +61,7 @@ def bot_settings(database_url: str, double: SlackDouble) -> Settings:
         slack_api_url=double.api_url,
         host="127.0.0.1",
         port=0,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 

@@ -9,23 +9,12 @@ import pytest
 
 from bot.runtime.server import EVENTS_PATH
 from flows.loader import load_flows
-from playground.slack_api import SlackClient, SlackDouble, all_text, buttons
+from playground.drive import answer_all
+from playground.slack_api import SlackClient, SlackDouble, all_text
 from tests.e2e.conftest import RunningBot, bot_settings
 
 FLOWS = load_flows()
 TEAM_FLOWS = Path(__file__).resolve().parents[1] / "flows" / "data"
-
-
-async def answer_all(slack: SlackClient, double: SlackDouble, message: dict, pick: int = -1) -> dict:
-    """Click option ``pick`` of every question until the app stops asking; returns the last reply."""
-    for _ in range(100):
-        answers = [b for b in buttons(message) if b["action_id"].startswith("answer:")]
-        if not answers:
-            return message
-        status, key = await slack.click(answers[pick])
-        assert status == 200
-        message = await double.wait_for_reply(key)
-    raise AssertionError("the assessment never ended")
 
 
 @pytest.mark.parametrize("model", ["google", "azure", "gigaom"])
@@ -38,7 +27,7 @@ async def test_full_assessment_posts_the_result_to_the_channel(
     first = await double.wait_for_reply(key)
     assert first["response_type"] == "ephemeral"
     assert "Question 1 of" in all_text(first)
-    last = await answer_all(slack, double, first, pick=-1)
+    last = await answer_all(slack, first, pick=-1)
     assert "Done!" in all_text(last)
     assert last["replace_original"] is True
     posts = double.api_calls("chat.postMessage")
@@ -67,7 +56,7 @@ async def test_worst_answers_give_level_zero_and_tailored_next_steps(
 ) -> None:
     """A team missing the basics lands at level 0 and is told first what it missed."""
     _, key = await slack.command("start google")
-    await answer_all(slack, double, await double.wait_for_reply(key), pick=0)
+    await answer_all(slack, await double.wait_for_reply(key), pick=0)
     post = double.api_calls("chat.postMessage")[0].params
     text = post["text"] + str(post["blocks"])
     assert "Level 0: Manual process" in text
@@ -87,7 +76,7 @@ async def test_a_teams_own_flow_from_flows_dir_runs_in_slack(database_url: str, 
         async with aiohttp.ClientSession() as session:
             slack = SlackClient(lambda: running.url + EVENTS_PATH, double, session)
             _, key = await slack.command("start tiny")
-            last = await answer_all(slack, double, await double.wait_for_reply(key), pick=-1)
+            last = await answer_all(slack, await double.wait_for_reply(key), pick=-1)
     finally:
         await running.stop()
     assert "Done!" in all_text(last)

@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Result
-from playground.slack_api import Scripted, SlackClient, SlackDouble, all_text, buttons
+from playground.drive import answer_buttons, finish
+from playground.slack_api import Scripted, SlackClient, SlackDouble, all_text
 from tests.e2e.conftest import RunningBot
-
-
-async def finish_google(slack: SlackClient, double: SlackDouble) -> dict[str, Any]:
-    _, key = await slack.command("start google")
-    message = await double.wait_for_reply(key)
-    while True:
-        answers = [b for b in buttons(message) if b["action_id"].startswith("answer:")]
-        if not answers:
-            return message
-        _, key = await slack.click(answers[-1])
-        message = await double.wait_for_reply(key)
 
 
 async def stored_result(bot: RunningBot) -> Result:
     assert bot.runtime is not None
     async with AsyncSession(bot.runtime.engine) as session:
         result = await session.scalar(select(Result))
-        assert result is not None
+        assert isinstance(result, Result)
         return result
 
 
@@ -37,7 +25,7 @@ async def test_not_in_channel_tells_the_person_and_keeps_the_result(
 ) -> None:
     """If the bot may not post in the channel, the person sees the result, how to fix it, and it is stored."""
     double.script("chat.postMessage", Scripted(error="not_in_channel"))
-    last = await finish_google(slack, double)
+    last = await finish(slack)
     text = all_text(last)
     assert "couldn't post your result" in text
     assert "/invite @maturity-bot" in text
@@ -53,7 +41,7 @@ async def test_a_rate_limited_post_is_retried_and_posted_once(
 ) -> None:
     """A 429 with Retry-After on chat.postMessage is waited out and the summary is posted exactly once."""
     double.script("chat.postMessage", Scripted(retry_after=1))
-    last = await finish_google(slack, double)
+    last = await finish(slack)
     assert "Done!" in all_text(last)
     attempts = double.api_calls("chat.postMessage")
     assert len(attempts) == 2
@@ -67,7 +55,7 @@ async def test_a_failing_slack_api_is_reported_not_raised(
 ) -> None:
     """Server errors from Slack are retried, then reported to the person; the result stays stored."""
     double.script("chat.postMessage", Scripted(error="fatal_error", status=500, times=3))
-    last = await finish_google(slack, double)
+    last = await finish(slack)
     assert "couldn't post your result" in all_text(last)
     result = await stored_result(bot)
     assert result.post_error is not None
@@ -82,7 +70,7 @@ async def test_our_own_failure_is_logged_with_a_traceback_and_the_person_gets_an
     assert bot.runtime is not None
     async with bot.runtime.engine.begin() as connection:
         await connection.execute(text("ALTER TABLE answers RENAME TO answers_gone"))
-    answer = next(b for b in buttons(question) if b["action_id"].startswith("answer:"))
+    answer = answer_buttons(question)[0]
     status, key = await slack.click(answer)
     assert status == 200
     reply = await double.wait_for_reply(key)

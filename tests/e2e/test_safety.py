@@ -11,28 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Answer, Assessment
+from playground.drive import answer_buttons, click, command
 from playground.slack_api import Person, SlackClient, SlackDouble, all_text, button, buttons, sign
 from tests.e2e.conftest import RunningBot
 
 
-def answer_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
-    return [b for b in buttons(message) if b["action_id"].startswith("answer:")]
-
-
-async def start(
-    slack: SlackClient, double: SlackDouble, model: str = "google", who: Person | None = None
-) -> dict[str, Any]:
-    status, key = await slack.command(f"start {model}", who)
-    assert status == 200
-    return await double.wait_for_reply(key)
-
-
-async def click(
-    slack: SlackClient, double: SlackDouble, element: dict[str, Any], who: Person | None = None
-) -> dict[str, Any]:
-    status, key = await slack.click(element, who)
-    assert status == 200
-    return await double.wait_for_reply(key)
+async def start(slack: SlackClient, model: str = "google", who: Person | None = None) -> dict[str, Any]:
+    return await command(slack, f"start {model}", who)
 
 
 async def db_state(bot: RunningBot) -> tuple[int, int, str | None, int]:
@@ -48,16 +33,16 @@ async def db_state(bot: RunningBot) -> tuple[int, int, str | None, int]:
 
 async def test_progress_survives_a_restart(bot: RunningBot, slack: SlackClient, double: SlackDouble) -> None:
     """After the process restarts, `/maturity resume` brings back exactly the question that was next."""
-    first = await start(slack, double)
-    second = await click(slack, double, answer_buttons(first)[-1])
-    third = await click(slack, double, answer_buttons(second)[-1])
+    first = await start(slack)
+    second = await click(slack, answer_buttons(first)[-1])
+    third = await click(slack, answer_buttons(second)[-1])
     await bot.restart()
     status, key = await slack.command("resume")
     assert status == 200
     resumed = await double.wait_for_reply(key)
     assert all_text(resumed) == all_text(third)
     assert "Question 3 of" in all_text(resumed)
-    following = await click(slack, double, answer_buttons(resumed)[-1])
+    following = await click(slack, answer_buttons(resumed)[-1])
     assert "Question 4 of" in all_text(following)
 
 
@@ -65,7 +50,7 @@ async def test_the_same_click_delivered_twice_advances_once(
     bot: RunningBot, slack: SlackClient, double: SlackDouble
 ) -> None:
     """Two deliveries of one click, even concurrent, record one answer and move on one question."""
-    first = await start(slack, double)
+    first = await start(slack)
     body, key = slack.click_body(answer_buttons(first)[-1])
     responses = await asyncio.gather(
         slack.post(body, "application/x-www-form-urlencoded"),
@@ -85,10 +70,10 @@ async def test_a_stale_button_changes_nothing(
     bot: RunningBot, slack: SlackClient, double: SlackDouble
 ) -> None:
     """Clicking a button of an earlier question shows the current one with a note and stores nothing."""
-    first = await start(slack, double)
-    await click(slack, double, answer_buttons(first)[-1])
+    first = await start(slack)
+    await click(slack, answer_buttons(first)[-1])
     before = await db_state(bot)
-    stale = await click(slack, double, answer_buttons(first)[0])
+    stale = await click(slack, answer_buttons(first)[0])
     assert "earlier step; nothing changed" in all_text(stale)
     assert "Question 2 of" in all_text(stale)
     assert await db_state(bot) == before
@@ -98,9 +83,9 @@ async def test_someone_elses_click_changes_nothing(
     bot: RunningBot, slack: SlackClient, double: SlackDouble
 ) -> None:
     """A click from another person on my question is refused gently and leaves my assessment alone."""
-    first = await start(slack, double)
+    first = await start(slack)
     before = await db_state(bot)
-    note = await click(slack, double, answer_buttons(first)[-1], who=Person(user_id="U999", name="bo"))
+    note = await click(slack, answer_buttons(first)[-1], who=Person(user_id="U999", name="bo"))
     assert "belongs to <@U111>" in all_text(note)
     assert note["replace_original"] is False
     assert await db_state(bot) == before
@@ -129,15 +114,15 @@ async def test_back_changes_the_previous_answer(
     bot: RunningBot, slack: SlackClient, double: SlackDouble
 ) -> None:
     """Back shows the previous question with the earlier answer highlighted; a new answer replaces it."""
-    first = await start(slack, double)
+    first = await start(slack)
     assert [b["text"]["text"] for b in buttons(first)][-1] == "Pause"
     assert not any(b["action_id"] == "back" for b in buttons(first))
-    second = await click(slack, double, answer_buttons(first)[-1])
-    again = await click(slack, double, button(second, "← Back"))
+    second = await click(slack, answer_buttons(first)[-1])
+    again = await click(slack, button(second, "← Back"))
     assert "Question 1 of" in all_text(again)
     highlighted = [b for b in answer_buttons(again) if b.get("style") == "primary"]
     assert highlighted == [answer_buttons(again)[-1]]
-    changed = await click(slack, double, answer_buttons(again)[1])
+    changed = await click(slack, answer_buttons(again)[1])
     assert "Question 2 of" in all_text(changed)
     assert bot.runtime is not None
     async with AsyncSession(bot.runtime.engine) as session:
@@ -150,22 +135,22 @@ async def test_pause_then_resume_and_restart(
     bot: RunningBot, slack: SlackClient, double: SlackDouble
 ) -> None:
     """Pause keeps answers; starting again offers resume or restart; restart keeps the old one as history."""
-    first = await start(slack, double)
-    second = await click(slack, double, answer_buttons(first)[-1])
-    paused = await click(slack, double, button(second, "Pause"))
+    first = await start(slack)
+    second = await click(slack, answer_buttons(first)[-1])
+    paused = await click(slack, button(second, "Pause"))
     assert "Paused" in all_text(paused)
     assert "1 of" in all_text(paused)
-    offer = await start(slack, double, model="azure")
+    offer = await start(slack, model="azure")
     assert "already have" in all_text(offer)
-    resumed = await click(slack, double, button(offer, "Resume"))
+    resumed = await click(slack, button(offer, "Resume"))
     assert all_text(resumed) == all_text(second)
-    offer = await start(slack, double, model="azure")
-    fresh = await click(slack, double, button(offer, "Restart with azure"))
+    offer = await start(slack, model="azure")
+    fresh = await click(slack, button(offer, "Restart with azure"))
     assert "Microsoft Azure" in all_text(fresh)
     assert "Question 1 of" in all_text(fresh)
     assessments, answers, _, _ = await db_state(bot)
     assert (assessments, answers) == (2, 1)
-    again = await click(slack, double, button(offer, "Restart with azure"))
+    again = await click(slack, button(offer, "Restart with azure"))
     assert "already made" in all_text(again)
     assert (await db_state(bot))[0] == 2
 
@@ -183,7 +168,7 @@ async def test_commands_help_unknown_and_bare_start(slack: SlackClient, double: 
     assert [b["value"] for b in buttons(picker)] == ["azure", "gigaom", "google"]
     _, key = await slack.command("start cmmi")
     assert "I don't know the model `cmmi`" in all_text(await double.wait_for_reply(key))
-    question = await click(slack, double, button(picker, "GigaOm"))
+    question = await click(slack, button(picker, "GigaOm"))
     assert "GigaOm" in all_text(question)
     assert "Question 1 of" in all_text(question)
 
@@ -192,12 +177,12 @@ async def test_status_shows_progress_and_results(slack: SlackClient, double: Sla
     """status shows nothing at first, then the assessment in progress, then the finished result."""
     _, key = await slack.command("status")
     assert "nothing" in all_text(await double.wait_for_reply(key))
-    message = await start(slack, double)
-    message = await click(slack, double, answer_buttons(message)[-1])
+    message = await start(slack)
+    message = await click(slack, answer_buttons(message)[-1])
     _, key = await slack.command("status")
     assert "1 of" in all_text(await double.wait_for_reply(key))
     while answer_buttons(message):
-        message = await click(slack, double, answer_buttons(message)[0])
+        message = await click(slack, answer_buttons(message)[0])
     _, key = await slack.command("STATUS")
     text = all_text(await double.wait_for_reply(key))
     assert "Google Cloud MLOps maturity" in text
@@ -228,9 +213,9 @@ async def test_garbled_button_values_get_a_note(slack: SlackClient, double: Slac
         {"action_id": "back", "value": "12"},
         {"action_id": "restart", "value": "x|google"},
     ):
-        note = await click(slack, double, element)
+        note = await click(slack, element)
         assert "older message" in all_text(note)
-    note = await click(slack, double, {"action_id": "answer:0", "value": "999|0|g0-x|y"})
+    note = await click(slack, {"action_id": "answer:0", "value": "999|0|g0-x|y"})
     assert "no longer exists" in all_text(note)
 
 
@@ -252,7 +237,7 @@ async def test_two_starts_at_once_create_one_assessment(
     bot: RunningBot, slack: SlackClient, double: SlackDouble
 ) -> None:
     """Racing `/maturity start` commands from one person leave exactly one assessment in progress."""
-    await start(slack, double, model="azure", who=Person(user_id="U222"))  # the person rows exist now
+    await start(slack, model="azure", who=Person(user_id="U222"))  # the person rows exist now
     results = await asyncio.gather(*(slack.command("start google") for _ in range(4)))
     assert [status for status, _ in results] == [200] * 4
     replies = [all_text(await double.wait_for_reply(key)) for _, key in results]
@@ -267,9 +252,9 @@ async def test_two_starts_at_once_create_one_assessment(
 async def test_progress_is_kept_per_channel(slack: SlackClient, double: SlackDouble) -> None:
     """One person can run an assessment in two channels; resume in each brings back that channel's own."""
     here, there = Person(channel_id="C111"), Person(channel_id="C222")
-    first_here = await start(slack, double, model="google", who=here)
-    await click(slack, double, answer_buttons(first_here)[-1], who=here)
-    await start(slack, double, model="azure", who=there)
+    first_here = await start(slack, model="google", who=here)
+    await click(slack, answer_buttons(first_here)[-1], who=here)
+    await start(slack, model="azure", who=there)
     _, key = await slack.command("resume", here)
     assert "Google Cloud" in all_text(await double.wait_for_reply(key))
     assert "Question 2 of" in all_text(double.replies[key][0])

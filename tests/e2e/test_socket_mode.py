@@ -9,7 +9,8 @@ import pytest
 
 from bot.runtime.server import EVENTS_PATH
 from flows.loader import load_flows
-from playground.slack_api import SlackDouble, all_text, buttons
+from playground.drive import answer_buttons
+from playground.slack_api import SlackDouble, all_text
 from tests.e2e.conftest import RunningBot, bot_settings
 
 
@@ -45,7 +46,7 @@ async def test_commands_and_clicks_arrive_over_the_socket(
     question = await double.wait_for_reply("s1")
     assert "Question 1 of" in all_text(question)
     assert any(ack["envelope_id"] == envelope for ack in double.socket_acks)
-    answer = next(b for b in buttons(question) if b["action_id"].startswith("answer:"))
+    answer = answer_buttons(question)[0]
     await double.send_envelope(
         "interactive",
         {

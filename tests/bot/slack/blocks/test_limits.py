@@ -167,9 +167,7 @@ def _results(flow: Flow) -> Iterator[Completed]:
     yield top
 
 
-def _question_view(
-    flow: Flow, question: Question, first: bool, note: QuestionNote | None
-) -> QuestionShown:
+def _question_view(flow: Flow, question: Question, first: bool, note: QuestionNote | None) -> QuestionShown:
     total = len(flow.questions)
     return QuestionShown(
         flow,
@@ -286,7 +284,7 @@ def test_resume_paused_and_status_are_within_limits(flow_id: str) -> None:
     assert_within_slack_limits(build_status_message(StatusReport(None)))
     assert_within_slack_limits(build_status_message(StatusReport(current, _past_results(flow))))
     # A result of a model that is no longer installed shows its id instead of its title.
-    orphan = [(None, r) for _, r in _past_results(flow)]
+    orphan: list[tuple[Flow | None, PastResult]] = [(None, r) for _, r in _past_results(flow)]
     assert_within_slack_limits(build_status_message(StatusReport(None, orphan)))
 
 
@@ -300,7 +298,9 @@ def test_status_with_results_of_every_flow_is_within_limits() -> None:
 def test_notice_messages_are_within_limits() -> None:
     """Every notice fits Slack's limits; the owner of someone else's assessment is a live mention."""
     for notice in get_args(Notice):
-        example = notice(USER) if notice is NotYours else notice("x" * 40) if notice is FlowRemoved else notice()
+        example = (
+            notice(USER) if notice is NotYours else notice("x" * 40) if notice is FlowRemoved else notice()
+        )
         assert_within_slack_limits(build_notice_message(example))
     msg = build_notice_message(NotYours("U1"))
     assert "<@U1>" in msg["blocks"][0]["text"]["text"]

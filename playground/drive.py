@@ -1,0 +1,53 @@
+"""Driving a person through the app as Slack would: what e2e tests and the benchmark repeat.
+
+Every helper goes through the real HTTP app (signed requests from :class:`SlackClient`) and waits,
+bounded, for the reply at the request's response_url on the double.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playground.slack_api import Person, SlackClient, buttons
+
+Message = dict[str, Any]
+
+
+def answer_buttons(message: Message) -> list[dict[str, Any]]:
+    """The answer options of a question message, in order (empty when it is not a question)."""
+    return [b for b in buttons(message) if str(b.get("action_id", "")).startswith("answer:")]
+
+
+async def command(slack: SlackClient, text: str, who: Person | None = None) -> Message:
+    """Send `/maturity <text>`, check Slack got its 200, and return the first reply."""
+    status, key = await slack.command(text, who)
+    if status != 200:
+        raise AssertionError(f"/maturity {text} answered HTTP {status}")
+    return await slack.double.wait_for_reply(key)
+
+
+async def click(slack: SlackClient, element: dict[str, Any], who: Person | None = None) -> Message:
+    """Click a button taken from a message, check the 200, and return the reply to that click."""
+    status, key = await slack.click(element, who)
+    if status != 200:
+        raise AssertionError(f"click on {element.get('action_id')} answered HTTP {status}")
+    return await slack.double.wait_for_reply(key)
+
+
+async def answer_all(
+    slack: SlackClient, message: Message, pick: int = -1, who: Person | None = None, limit: int = 100
+) -> Message:
+    """Click option ``pick`` of every question until the app stops asking; returns the last reply."""
+    for _ in range(limit):
+        answers = answer_buttons(message)
+        if not answers:
+            return message
+        message = await click(slack, answers[pick], who)
+    raise AssertionError(f"the assessment did not end within {limit} answers")
+
+
+async def finish(
+    slack: SlackClient, model: str = "google", pick: int = -1, who: Person | None = None
+) -> Message:
+    """Start ``model`` and answer every question with option ``pick``; returns the last reply."""
+    return await answer_all(slack, await command(slack, f"start {model}", who), pick, who)
