@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.db import create_engine, normalize_url
 from models.migrate import upgrade_engine
+from playground.slack_api import SlackDouble
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
@@ -96,3 +97,14 @@ def restore_logging() -> Iterator[None]:
         root.setLevel(level)
         for name, saved in levels.items():
             logging.getLogger(name).setLevel(saved)
+
+
+@pytest.fixture
+async def double() -> AsyncIterator[SlackDouble]:
+    """The loopback Slack double, started on a free port and stopped after the test."""
+    slack = SlackDouble()
+    await slack.start()
+    try:
+        yield slack
+    finally:
+        await slack.stop()

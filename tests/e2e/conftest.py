@@ -43,16 +43,6 @@ class RunningBot:
         await self.start()
 
 
-@pytest.fixture
-async def double() -> AsyncIterator[SlackDouble]:
-    slack = SlackDouble()
-    await slack.start()
-    try:
-        yield slack
-    finally:
-        await slack.stop()
-
-
 def bot_settings(database_url: str, double: SlackDouble) -> Settings:
     return Settings(
         slack_bot_token=BOT_TOKEN,

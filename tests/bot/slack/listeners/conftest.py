@@ -1,0 +1,76 @@
+"""Handlers called directly: real Bolt ack objects, a real service on a real database, the double."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.runtime.background import Background
+from bot.services.assessments import AssessmentService
+from bot.slack.deps import CONTEXT_KEY, Deps
+from bot.slack.messenger import Messenger, build_web_client
+from flows.loader import load_flows
+from playground.slack_api import BOT_TOKEN, SlackDouble
+
+FLOWS = load_flows()
+
+
+@pytest.fixture
+async def deps(engine: AsyncEngine, double: SlackDouble) -> AsyncIterator[Deps]:
+    """What the wiring builds at start-up, pointed at the test database and the double."""
+    async with aiohttp.ClientSession() as http:
+        background = Background()
+        messenger = Messenger(build_web_client(BOT_TOKEN, double.api_url, http), http)
+        yield Deps(AssessmentService(engine, FLOWS), messenger, background)
+        await background.drain()
+
+
+def new_ack() -> AsyncAck:
+    """Bolt's own ack object, as a listener receives it (records the response it was given)."""
+    return AsyncAck()  # type: ignore[no-untyped-call]  # Bolt's AsyncAck.__init__ has no annotations
+
+
+def context_with(deps: Deps) -> AsyncBoltContext:
+    """A request context as the wiring's middleware leaves it."""
+    context = AsyncBoltContext()
+    context[CONTEXT_KEY] = deps
+    return context
+
+
+def command_payload(text: str, response_url: str | None, user: str = "U111") -> dict[str, Any]:
+    """The fields of a `/maturity` slash command, as Bolt hands them to a listener."""
+    payload = {
+        "team_id": "T111",
+        "channel_id": "C111",
+        "channel_name": "ml-platform",
+        "user_id": user,
+        "user_name": "ana",
+        "command": "/maturity",
+        "text": text,
+    }
+    if response_url is not None:
+        payload["response_url"] = response_url
+    return payload
+
+
+def click_payload(
+    button: dict[str, Any], response_url: str, user: str = "U111"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(body, action) of a block_actions click on ``button``, as Bolt hands them to a listener."""
+    action = {"type": "button", "action_id": button["action_id"], "value": button.get("value", "")}
+    body = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "ana", "team_id": "T111"},
+        "team": {"id": "T111"},
+        "channel": {"id": "C111", "name": "ml-platform"},
+        "container": {"type": "message", "channel_id": "C111", "is_ephemeral": True},
+        "response_url": response_url,
+        "actions": [action],
+    }
+    return body, action

@@ -1,0 +1,95 @@
+"""Rendering replies: every kind of reply has a message, and only some replace the clicked one."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from bot.services.outcomes import (
+    AlreadyChosen,
+    AlreadyComplete,
+    AlreadyRecorded,
+    AssessmentGone,
+    ChooseModel,
+    Completed,
+    FlowRemoved,
+    NothingInProgress,
+    Notice,
+    NotYours,
+    Paused,
+    QuestionShown,
+    Replaced,
+    Reply,
+    ResultShared,
+    ResumeOrRestart,
+    Stale,
+    StatusReport,
+)
+from bot.slack.render import render_reply
+from flows.engine import score_assessment, tailored_next_steps
+from flows.loader import load_flows
+from playground.slack_api import all_text
+
+FLOW = load_flows()["google"]
+
+
+def _examples() -> list[Reply]:
+    question = QuestionShown(FLOW, 1, 0, FLOW.questions[0], None, 1, 0, 9, True)
+    score = score_assessment(FLOW, {})
+    completed = Completed(FLOW, 1, 1, "U1", "C1", score, tailored_next_steps(FLOW, score))
+    return [
+        question,
+        ResultShared(completed),
+        ResultShared(completed, "not_in_channel"),
+        ChooseModel([FLOW], unknown="cmmi"),
+        ResumeOrRestart(question, FLOW),
+        Paused(FLOW, 1, 9),
+        StatusReport(question),
+        NotYours("U2"),
+        NotYours(),
+        AssessmentGone(),
+        AlreadyComplete(),
+        Replaced(),
+        AlreadyChosen(),
+        AlreadyRecorded(),
+        FlowRemoved("old"),
+        NothingInProgress(),
+        Stale(),
+    ]
+
+
+def test_every_kind_of_reply_renders_to_a_message() -> None:
+    """Each reply type (the examples cover them all) renders to a message with a fallback text."""
+    examples = _examples()
+    kinds = {type(e) for e in examples}
+    assert kinds == {t for t in get_args(Reply) if t not in get_args(Notice)} | set(get_args(Notice))
+    for example in examples:
+        rendered = render_reply(example)
+        assert rendered.message["text"].strip()
+        assert rendered.message["blocks"]
+
+
+def test_only_dead_ends_replace_the_clicked_message() -> None:
+    """Notices replace the clicked message only when it can no longer be used; screens always do."""
+    replacing = {type(e).__name__ for e in _examples() if render_reply(e).replaces_clicked}
+    assert replacing == {
+        "QuestionShown",
+        "ResultShared",
+        "ChooseModel",
+        "ResumeOrRestart",
+        "Paused",
+        "StatusReport",
+        "AlreadyComplete",
+        "Replaced",
+        "AlreadyChosen",
+    }
+
+
+def test_a_shared_result_says_whether_it_reached_the_channel() -> None:
+    """Posted: 'Done!' and where it went; not posted: why, how to fix it, and the result itself."""
+    score = score_assessment(FLOW, {})
+    completed = Completed(FLOW, 1, 1, "U1", "C1", score, tailored_next_steps(FLOW, score))
+    assert "posted in this channel" in all_text(render_reply(ResultShared(completed)).message)
+    failed = all_text(render_reply(ResultShared(completed, "not_in_channel")).message)
+    assert "couldn't post your result" in failed
+    assert "/invite @maturity-bot" in failed
+    assert "Level 0" in failed
