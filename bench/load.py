@@ -35,10 +35,10 @@ from typing import Any
 
 import aiohttp
 import psutil
-from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, Person, SlackClient, SlackDouble, buttons
+from playground.drive import answer_buttons
+from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, Person, SlackClient, SlackDouble
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW = "google"  # 13 questions; the last option of each never skips any, so K <= 12 stays in flow
@@ -65,46 +65,6 @@ TARGET_RSS_MB = 150.0
 
 class RunFailed(Exception):
     """The benchmark itself could not run (not a missed target)."""
-
-
-# -- the Slack double, with arrival times -------------------------------------------------------
-
-
-@dataclass
-class TimedDouble(SlackDouble):
-    """The Slack double, recording when each response_url first received a reply.
-
-    Waiting is one future per key instead of the shared Condition, so 50 waiters do not all wake
-    up on every reply; arrival is stamped as soon as the reply's body has been read.
-    """
-
-    arrived: dict[str, float] = field(default_factory=dict)
-    _waiters: dict[str, asyncio.Future[None]] = field(default_factory=dict)
-
-    async def _response(self, request: web.Request) -> web.Response:
-        payload = await request.json()
-        now = time.perf_counter()
-        key = request.match_info["key"]
-        self.replies[key].append(payload)
-        self.arrived.setdefault(key, now)
-        waiter = self._waiters.pop(key, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-        return web.Response(text="ok")
-
-    async def first_reply(self, key: str) -> tuple[dict[str, Any], float]:
-        """The first reply sent to ``key`` and when it arrived (perf_counter seconds).
-
-        Raises TimeoutError after REPLY_TIMEOUT seconds without one.
-        """
-        if key not in self.arrived:
-            waiter = self._waiters.setdefault(key, asyncio.get_running_loop().create_future())
-            try:
-                async with asyncio.timeout(REPLY_TIMEOUT):
-                    await waiter
-            finally:
-                self._waiters.pop(key, None)
-        return self.replies[key][0], self.arrived[key]
 
 
 # -- subprocesses -------------------------------------------------------------------------------
@@ -247,10 +207,6 @@ class Figures:
 # -- the simulated people -----------------------------------------------------------------------
 
 
-def answer_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
-    return [b for b in buttons(message) if str(b.get("action_id", "")).startswith("answer:")]
-
-
 def reply_problem(message: dict[str, Any]) -> str | None:
     """Why a reply to an answer click is not a plain next question, or None when it is."""
     blocks = message.get("blocks") or []
@@ -266,7 +222,7 @@ def reply_problem(message: dict[str, Any]) -> str | None:
 
 @dataclass
 class Load:
-    double: TimedDouble
+    double: SlackDouble
     client: SlackClient
     team_id: str
     channel_per_person: bool
@@ -305,7 +261,7 @@ class Load:
             figures.errors.append(f"{who.user_id}: /maturity start answered HTTP {status}")
             return
         try:
-            reply, arrived = await self.double.first_reply(key)
+            reply, arrived = await self.double.first_reply(key, REPLY_TIMEOUT)
         except TimeoutError:
             figures.errors.append(f"{who.user_id}: no first question within {REPLY_TIMEOUT:.0f}s")
             return
@@ -332,7 +288,7 @@ class Load:
                 figures.errors.append(f"{who.user_id}: click {number} answered HTTP {response.status}")
                 return
             try:
-                reply, arrived = await self.double.first_reply(key)
+                reply, arrived = await self.double.first_reply(key, REPLY_TIMEOUT)
             except TimeoutError:
                 figures.errors.append(
                     f"{who.user_id}: no reply to click {number} within {REPLY_TIMEOUT:.0f}s"
@@ -594,7 +550,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace) -> int:
-    double = TimedDouble()
+    # No rate limits: no run here posts to a channel, and the floor being measured is the app's own.
+    double = SlackDouble(rate_limits=False)
     await double.start()
     log_dir = Path(tempfile.mkdtemp(prefix="bench-load-logs-"))
     connector = aiohttp.TCPConnector(limit=args.people + WARMUP_PEOPLE + 10)
