@@ -1,4 +1,4 @@
-"""The Slack double on a loopback port, and the real slack_sdk clients pointed at it."""
+"""The real slack_sdk clients pointed at the Slack double (the ``double`` fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from playground.slack_api import BOT_TOKEN, SlackDouble
-
-
-@pytest.fixture
-async def double() -> AsyncIterator[SlackDouble]:
-    slack = SlackDouble()
-    await slack.start()
-    try:
-        yield slack
-    finally:
-        await slack.stop()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from bot.services.outcomes import (
     ResumeOrRestart,
     StatusReport,
 )
-from bot.slack.blocks.kit import clip, escape
+from bot.slack.blocks.kit import escape
 from bot.slack.blocks.messages import (
     HelpEntry,
     build_choose_model_message,
@@ -42,6 +42,7 @@ from flows.engine import Answers, score_assessment, tailored_next_steps, walk
 from flows.loader import load_flows
 from flows.schema import Flow, Option, Question
 from models.results import PastResult
+from playground.blockkit import block_kit_problems
 
 FLOWS = load_flows()
 FLOW_IDS = sorted(FLOWS)
@@ -54,86 +55,11 @@ CHANNEL = "C0123456789ABCDEF"
 NOTES = [None, *QuestionNote]
 HELP = [HelpEntry("start <model>", "start an assessment (" + ", ".join(f"`{m}`" for m in FLOWS) + ")")] * 6
 
-# Slack's documented limits (see /work/shared/reference/slack-platform.md).
-MAX_BLOCKS = 50
-MAX_SECTION_TEXT = 3000
-MAX_FIELD_TEXT = 2000
-MAX_FIELDS = 10
-MAX_HEADER = 150
-MAX_BUTTON_TEXT = 75
-MAX_BUTTON_VALUE = 2000
-MAX_ID = 255
-MAX_ACTIONS_ELEMENTS = 25
-MAX_CONTEXT_ELEMENTS = 10
-MAX_CONTEXT_TEXT = 3000
-# Slack refuses payloads near 13k characters of blocks (msg_blocks_too_long); keep a margin.
-MAX_BLOCKS_JSON = 12000
-
-
-def _text_object(obj: dict[str, Any], limit: int, where: str) -> None:
-    assert obj.get("type") in {"mrkdwn", "plain_text"}, f"{where}: bad text object {obj}"
-    text = obj.get("text")
-    assert isinstance(text, str), f"{where}: text is not a string"
-    assert text.strip(), f"{where}: empty text"
-    assert len(text) <= limit, f"{where}: {len(text)} characters > {limit}"
-
-
-def _button(element: dict[str, Any], where: str) -> str:
-    assert element["type"] == "button", f"{where}: only buttons are used, got {element['type']}"
-    assert element["text"]["type"] == "plain_text", f"{where}: button text must be plain_text"
-    _text_object(element["text"], MAX_BUTTON_TEXT, f"{where} text")
-    action_id = element["action_id"]
-    assert isinstance(action_id, str)
-    assert 0 < len(action_id) <= MAX_ID, f"{where}: action_id {action_id!r}"
-    value = element["value"]
-    assert isinstance(value, str)
-    assert len(value) <= MAX_BUTTON_VALUE, f"{where}: value is {len(value)} characters"
-    assert element.get("style") in {None, "primary", "danger"}, f"{where}: style {element.get('style')}"
-    return action_id
-
 
 def assert_within_slack_limits(msg: dict[str, Any]) -> None:
-    """Check one message body against every Block Kit limit this app can run into."""
-    assert set(msg) >= {"text", "blocks"}
-    assert isinstance(msg["text"], str)
-    assert msg["text"].strip(), "a message needs a text fallback for notifications and screen readers"
-    blocks = msg["blocks"]
-    assert 0 < len(blocks) <= MAX_BLOCKS, f"{len(blocks)} blocks"
-    size = len(json.dumps(blocks, ensure_ascii=False))
-    assert size < MAX_BLOCKS_JSON, f"blocks are {size} characters of JSON"
-
-    block_ids: list[str] = []
-    for n, block in enumerate(blocks):
-        where = f"block {n} ({block.get('type')})"
-        if "block_id" in block:
-            assert isinstance(block["block_id"], str)
-            assert 0 < len(block["block_id"]) <= MAX_ID, f"{where}: block_id {block['block_id']!r}"
-            block_ids.append(block["block_id"])
-        kind = block["type"]
-        if kind == "section":
-            assert "text" in block or "fields" in block, f"{where}: needs text or fields"
-            if "text" in block:
-                _text_object(block["text"], MAX_SECTION_TEXT, where)
-            if "fields" in block:
-                assert 0 < len(block["fields"]) <= MAX_FIELDS, f"{where}: {len(block['fields'])} fields"
-                for field in block["fields"]:
-                    _text_object(field, MAX_FIELD_TEXT, f"{where} field")
-        elif kind == "header":
-            assert block["text"]["type"] == "plain_text", f"{where}: header text must be plain_text"
-            _text_object(block["text"], MAX_HEADER, where)
-        elif kind == "actions":
-            elements = block["elements"]
-            assert 0 < len(elements) <= MAX_ACTIONS_ELEMENTS, f"{where}: {len(elements)} elements"
-            action_ids = [_button(e, where) for e in elements]
-            assert len(set(action_ids)) == len(action_ids), f"{where}: duplicate action_ids {action_ids}"
-        elif kind == "context":
-            elements = block["elements"]
-            assert 0 < len(elements) <= MAX_CONTEXT_ELEMENTS, f"{where}: {len(elements)} elements"
-            for element in elements:
-                _text_object(element, MAX_CONTEXT_TEXT, f"{where} element")
-        else:
-            pytest.fail(f"{where}: unexpected block type {kind!r}")
-    assert len(set(block_ids)) == len(block_ids), f"duplicate block_ids {block_ids}"
+    """The double's own Block Kit checker finds nothing wrong, the text fallback included."""
+    problems = block_kit_problems(msg, require_text=True)
+    assert problems == [], problems
 
 
 # -- realistic views ---------------------------------------------------------------------------------
@@ -304,62 +230,6 @@ def test_notice_messages_are_within_limits() -> None:
         assert_within_slack_limits(build_notice_message(example))
     msg = build_notice_message(NotYours("U1"))
     assert "<@U1>" in msg["blocks"][0]["text"]["text"]
-
-
-def test_the_checker_catches_violations() -> None:
-    """The shared checker rejects a message that breaks a limit, so passing it means something."""
-
-    def msg(*blocks: dict[str, Any], text: str = "hi") -> dict[str, Any]:
-        return {"text": text, "blocks": list(blocks)}
-
-    def ctx(block_id: str, n: int = 1) -> dict[str, Any]:
-        return {"type": "context", "block_id": block_id, "elements": [{"type": "mrkdwn", "text": "x"}] * n}
-
-    section = {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}
-    button = {"type": "button", "text": {"type": "plain_text", "text": "x"}, "action_id": "a", "value": "v"}
-    assert_within_slack_limits(msg(section, ctx("b1"), ctx("b2")))
-    bad = [
-        msg(section, text=""),
-        msg(*[section] * 51),
-        msg({"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}),
-        msg({"type": "section", "fields": [{"type": "mrkdwn", "text": "x"}] * 11}),
-        msg({"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}),
-        msg({"type": "actions", "block_id": "b", "elements": [button, button]}),
-        msg({"type": "actions", "block_id": "b", "elements": [{**button, "value": "v" * 2001}]}),
-        msg({"type": "actions", "block_id": "b", "elements": [{**button, "action_id": "a" * 256}]}),
-        msg({"type": "actions", "block_id": "b" * 256, "elements": [button]}),
-        msg(ctx("b"), ctx("b")),
-        msg(ctx("b", 11)),
-        msg(*[{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2900}}] * 5),
-    ]
-    for body in bad:
-        with pytest.raises(AssertionError):
-            assert_within_slack_limits(body)
-
-
-# -- clip and escape ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("limit", [1, 2, 3, 10, 75, 150, 3000])
-def test_clip_never_exceeds_its_limit_and_marks_the_cut(limit: int) -> None:
-    """Clipped text is at most `limit` characters and ends with an ellipsis whenever it was cut."""
-    for length in (0, 1, limit - 1, limit, limit + 1, limit * 3):
-        for text in ("a" * length, ("word " * length)[:length], ("  " * length)[:length] + "z"):
-            clipped = clip(text, limit)
-            assert len(clipped) <= limit
-            if len(text) <= limit:
-                assert clipped == text
-            else:
-                assert clipped.endswith("…")
-                assert text.startswith(clipped[:-1])
-
-
-def test_escape_escapes_the_three_control_characters() -> None:
-    """`escape` turns & < > into entities, ampersands first so entities are not double-escaped."""
-    assert escape("a & b < c > d") == "a &amp; b &lt; c &gt; d"
-    assert escape("<@U1> & <!here>") == "&lt;@U1&gt; &amp; &lt;!here&gt;"
-    assert escape("&lt;") == "&amp;lt;"
-    assert escape("plain *bold* _it_") == "plain *bold* _it_"
 
 
 def test_question_text_from_a_flow_is_escaped() -> None:
