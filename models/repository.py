@@ -258,7 +258,7 @@ async def claim_revision(
             "completed_at": now if status is Status.COMPLETED else None,
         },
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult at run time; typed as Result
 
 
 def _build_save_answer(dialect: str) -> Any:
@@ -294,4 +294,4 @@ async def abandon(db: Db, assessment_id: int) -> bool:
             revision=assessments.c.revision + 1,
         )
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult at run time; typed as Result
