@@ -95,6 +95,8 @@ def parse_flow(text: str, file: str) -> Flow:
             message = error["msg"]
             if error["type"] == "extra_forbidden":
                 message = "unknown key (check its spelling)"
+            elif error["type"] == "value_error":
+                message = str(error["ctx"]["error"])  # the schema's own sentence, without pydantic's prefix
             problems.append(Problem(file, _line_of(root, loc), _dotted(loc), message))
         raise FlowError(problems) from None
     broken_references = reference_problems(flow)

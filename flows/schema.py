@@ -7,11 +7,12 @@ problem with the path of the offending key so the loader can name its line.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
 
 # Slack's Block Kit limits shape these bounds: a button's text is at most 75 characters, an
 # action value and a block id are short strings, and a section holds at most 3000 characters.
@@ -35,9 +36,23 @@ class OverallRule(StrEnum):
     MEDIAN = "median"  # the lower median of the category levels
 
 
+# A source is rendered as Slack's `<url|title>` link, so its URL must not be able to close the link
+# early and open a mention: `https://a><!channel><https://b` would post a live @channel.
+_LINK_URL = re.compile(r"https?://[^\s<>|]+")
+
+
+def _link_url(value: str) -> str:
+    if not _LINK_URL.fullmatch(value):
+        raise ValueError("must be an http:// or https:// URL without spaces, '<', '>' or '|'")
+    return value
+
+
+LinkUrl = Annotated[str, StringConstraints(max_length=500), AfterValidator(_link_url)]
+
+
 class Source(_Strict):
     title: ShortText
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
+    url: LinkUrl
 
 
 class Level(_Strict):

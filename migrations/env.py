@@ -13,7 +13,7 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from models.db import create_engine
+from models.db import SQLITE_BUSY_TIMEOUT, create_engine
 from models.migrate import MIGRATION_LOCK
 from models.settings import DatabaseSettings
 from models.tables import Base
@@ -29,7 +29,38 @@ def _url() -> str:
     return DatabaseSettings().database_url
 
 
+# SQLite: how long a migration waits for another process's migration of the same file before
+# failing with "database is locked". Far above the few hundred milliseconds this schema takes, to
+# leave room for a future migration that copies a large table.
+SQLITE_MIGRATION_WAIT = 60.0
+
+
 def _configure(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        _configure_sqlite(connection)
+        return
+    _migrate(connection)
+
+
+def _configure_sqlite(connection: Connection) -> None:
+    """Migrate in one exclusive transaction, so concurrent `migrate` runs on one file take turns.
+
+    Python's sqlite3 runs DDL outside any transaction unless one is open, so two processes could
+    both read "no version", both create the tables, and the second fail with "table already
+    exists". BEGIN EXCLUSIVE before Alembic reads the version makes "read the version, change the
+    schema, write the version" one transaction that a second process waits for (busy timeout) and
+    then finds nothing left to do; a migration that fails halfway is rolled back whole.
+    """
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={int(SQLITE_MIGRATION_WAIT * 1000)}")
+    try:
+        connection.exec_driver_sql("BEGIN EXCLUSIVE")
+        _migrate(connection)
+    finally:
+        # From the app, this is the engine's only connection: give it back with its usual wait.
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
+
+
+def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -45,7 +76,9 @@ def _configure(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_engine(_url())
+    # No statement timeout: waiting for another instance's migration, or changing a large table,
+    # may take longer than any request should (the app's engine bounds its statements).
+    engine = create_engine(_url(), statement_timeout=None)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_configure)

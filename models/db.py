@@ -1,14 +1,49 @@
-"""Engines and sessions: one async engine per process, built from a URL, never at import time."""
+"""Engines and sessions: one async engine per process, built from a URL, never at import time.
+
+Every wait on the database is bounded, so a database that stops answering (down, frozen, out of
+connections) becomes a prompt error, an apology to the person and a 503 from /health, instead of
+requests that hang until the process is restarted.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import event
+import asyncpg
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///maturity-bot.db"
+
+# PostgreSQL: how long to wait for the server to accept a connection (TCP, TLS, authentication).
+# A server on the same network does it in well under a second; asyncpg's own default of 60 s
+# would hold every click for a minute while the server is down or frozen.
+CONNECT_TIMEOUT = 5.0
+# PostgreSQL: how long one statement may take before asyncpg gives up (and asks the server to
+# cancel it). Every statement here reads or writes a few rows by key in milliseconds, or waits
+# briefly for a row lock held by a racing click; 5 s is far beyond that, and puts the apology for
+# a click on a frozen server about 7 s after the click (SQLAlchemy then spends up to 2 s more
+# trying to close the dead connection politely). Migrations run without it (models/migrate.py).
+STATEMENT_TIMEOUT = 5.0
+# PostgreSQL: how long a request waits for a free pooled connection (SQLAlchemy's default is 30 s).
+# Waiting longer than a statement may take means every connection is stuck; failing and
+# apologising beats queueing behind them.
+POOL_TIMEOUT = 5.0
+# SQLite: how long a writer waits for another connection's lock before "database is locked".
+SQLITE_BUSY_TIMEOUT = 5.0
+# SQLite: how long a request waits in line for the one shared connection. Queueing there is the
+# normal path under load, so it is twice the busy timeout: a request queued behind one that waits
+# out a whole busy timeout still gets its turn.
+SQLITE_POOL_TIMEOUT = 10.0
+# /health: how long the database has to answer `SELECT 1` on a fresh connection. A healthy one
+# takes milliseconds; 1.5 s keeps the answer (503, not silence) inside the 2 s that probes and
+# load balancers are commonly given.
+PING_TIMEOUT = 1.5
 
 
 def normalize_url(url: str) -> str:
@@ -41,27 +76,142 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # instead of failing at once; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine for ``url`` (normalised), with SQLite tuned for a small server."""
+def create_engine(
+    url: str,
+    *,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    statement_timeout: float | None = STATEMENT_TIMEOUT,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """Create the async engine for ``url`` (normalised), with every wait on the database bounded.
+
+    ``connect_timeout`` and ``statement_timeout`` (None: unbounded) apply to PostgreSQL; SQLite has
+    no network, and its lock waits are bounded by its busy timeout. Other keyword arguments go to
+    SQLAlchemy and win over the defaults here (``pool_timeout``, ``poolclass``, ...).
+    """
     url = normalize_url(url)
+    pooled = kwargs.get("poolclass") is None
     if is_sqlite(url):
-        # SQLite has one writer at a time. One shared connection makes concurrent requests queue
-        # in the event loop (cheap, fair) instead of in SQLite's busy handler, which sleeps in
-        # growing steps and gave multi-second tails under load (bench/).
-        kwargs.setdefault("pool_size", 1)
-        kwargs.setdefault("max_overflow", 0)
+        # An in-memory database lives in its one connection, which SQLAlchemy keeps (StaticPool).
+        if pooled and make_url(url).database not in (None, "", ":memory:"):
+            # SQLite has one writer at a time. One shared connection makes concurrent requests
+            # queue in the event loop (cheap, fair) instead of in SQLite's busy handler, which
+            # sleeps in growing steps and gave multi-second tails under load (bench/).
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", SQLITE_POOL_TIMEOUT)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
+    kwargs["connect_args"] = {
+        "timeout": connect_timeout,
+        "command_timeout": statement_timeout,
+        **kwargs.get("connect_args", {}),
+    }
+    if pooled:
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
     return create_async_engine(url, **kwargs)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+_PROBES: weakref.WeakKeyDictionary[AsyncEngine, tuple[float, AsyncEngine]] = weakref.WeakKeyDictionary()
+_ABANDONED: set[asyncio.Future[None]] = set()
+
+
+def _probe_engine(engine: AsyncEngine, within: float) -> AsyncEngine:
+    """An engine to ``engine``'s database that opens a fresh connection each time, kept per engine.
+
+    Its own timeouts are ``within``, so a check given up on ends soon by itself.
+    """
+    found = _PROBES.get(engine)
+    if found is not None and found[0] == within:
+        return found[1]
+    url = engine.url.render_as_string(hide_password=False)
+    probe = create_engine(url, connect_timeout=within, statement_timeout=within, poolclass=NullPool)
+    _PROBES[engine] = (within, probe)
+    return probe
+
+
+async def ping(engine: AsyncEngine, within: float = PING_TIMEOUT) -> None:
+    """Run ``SELECT 1`` on a fresh connection; raise if it fails or takes longer than ``within`` s.
+
+    A fresh connection rather than a pooled one: under load requests queue for the pool (on SQLite
+    for its single connection), and a busy app is not an unhealthy one. A late check is left to
+    finish by itself instead of being cancelled and awaited, because cancelling a query to a frozen
+    server waits for its connection to close (SQLAlchemy gives that 2 s) and the answer must not.
+    """
+
+    async def select_one() -> None:
+        async with _probe_engine(engine, within).connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    check = asyncio.ensure_future(select_one())
+    try:
+        await asyncio.wait_for(asyncio.shield(check), within)
+    except TimeoutError:
+        # shield() collects the abandoned check's outcome, so nothing is reported twice.
+        check.cancel()
+        _ABANDONED.add(check)
+        check.add_done_callback(_ABANDONED.discard)
+        raise TimeoutError(f"the database did not answer within {within:g} s") from None
+
+
+# Exceptions that mean the database cannot be reached or cannot serve, rather than a wrong query.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    exc.OperationalError,  # the DB-API's class for "connection failed", "database is locked", ...
+    exc.InterfaceError,  # e.g. "connection is closed"
+    exc.DisconnectionError,
+    exc.TimeoutError,  # SQLAlchemy's: no pooled connection came free in time
+    asyncpg.exceptions.PostgresConnectionError,  # refused, reset, closed
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, statement cancelled
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+)
+# Where an OSError (a refused connection, a timeout) counts as the database's: raised by a driver,
+# by SQLAlchemy, or by ping() above.
+_DATABASE_MODULES = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3", __name__)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and what it was raised from (``raise ... from``), not what it was raised during."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__
+
+
+def _raised_in(error: BaseException, modules: tuple[str, ...]) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        module = str(traceback.tb_frame.f_globals.get("__name__", ""))
+        if any(module == name or module.startswith(name + ".") for name in modules):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` means the database is down, frozen or overloaded, not that a query is wrong.
+
+    During such an outage every request fails the same way, so callers count these failures
+    instead of logging each one's traceback.
+    """
+    for cause in _causes(error):
+        if isinstance(cause, exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        if isinstance(cause, _UNREACHABLE):
+            return True
+        if isinstance(cause, OSError) and _raised_in(cause, _DATABASE_MODULES):
+            return True
+    return False

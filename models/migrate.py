@@ -7,8 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
 
-from models.db import normalize_url
+from models.db import create_engine, normalize_url
 
 # PostgreSQL advisory lock key held while migrating (an arbitrary constant naming this app), so
 # instances that start together migrate one after the other.
@@ -36,15 +37,29 @@ def downgrade(url: str, revision: str) -> None:
 
 
 async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade through an existing engine from inside a running event loop."""
+    """Upgrade the database of ``engine`` from inside a running event loop.
+
+    On PostgreSQL the upgrade gets a connection of its own without the engine's statement timeout:
+    waiting for another instance's migration (the advisory lock in migrations/env.py) or rebuilding
+    a large table may rightly take longer than any request should. SQLite migrates through the
+    engine's own connection (an in-memory database exists only there).
+    """
     config = alembic_config()
 
     def run(connection: object) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    migrating = engine
+    if engine.dialect.name != "sqlite":
+        url = engine.url.render_as_string(hide_password=False)
+        migrating = create_engine(url, statement_timeout=None, poolclass=NullPool)
+    try:
+        async with migrating.begin() as connection:
+            await connection.run_sync(run)
+    finally:
+        if migrating is not engine:
+            await migrating.dispose()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

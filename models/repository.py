@@ -45,7 +45,7 @@ def _dialect(db: Db) -> str:
     return bind.dialect.name
 
 
-def _insert(db: Db, table: Any) -> Any:
+def insert_for(db: Db, table: Any) -> Any:
     """A dialect-specific INSERT that supports ON CONFLICT (SQLite and PostgreSQL both do)."""
     return postgresql.insert(table) if _dialect(db) == "postgresql" else sqlite.insert(table)
 
@@ -86,7 +86,7 @@ async def _get_or_create(db: Db, table: Any, keys: dict[str, Any], extra: dict[s
     found = await db.scalar(select(table.c.id).where(*criteria))
     if found is not None:
         return int(found)
-    await db.execute(_insert(db, table).values(**keys, **extra).on_conflict_do_nothing())
+    await db.execute(insert_for(db, table).values(**keys, **extra).on_conflict_do_nothing())
     # Another instance may have inserted the row between our select and insert; read it back.
     created = await db.scalar(select(table.c.id).where(*criteria))
     assert created is not None, "ON CONFLICT DO NOTHING left no row behind"

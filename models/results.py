@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from flows.engine import Score
+from models.outbox import RESULT_KIND, outbox
 from models.repository import Db, assessments, result_categories, results
 from models.tables import utcnow
 
@@ -50,6 +51,9 @@ class PastResult:
     level: int
     score: float
     categories: tuple[tuple[str, int, float], ...]
+    post_status: str | None = None  # its channel post in the outbox: pending, sent or failed
+    post_error: str | None = None
+    outbox_id: int | None = None
 
 
 async def latest_results(db: Db, person_id: int, channel_id: int, limit: int = 3) -> Sequence[PastResult]:
@@ -64,8 +68,12 @@ async def latest_results(db: Db, person_id: int, channel_id: int, limit: int = 3
                 assessments.c.completed_at,
                 results.c.level,
                 results.c.score,
+                outbox.c.status,
+                outbox.c.error,
+                outbox.c.id,
             )
             .join(results, results.c.assessment_id == assessments.c.id)
+            .outerjoin(outbox, (outbox.c.kind == RESULT_KIND) & (outbox.c.ref_id == results.c.id))
             .where(assessments.c.person_id == person_id, assessments.c.channel_id == channel_id)
             .order_by(assessments.c.completed_at.desc(), assessments.c.id.desc())
             .limit(limit)
@@ -85,4 +93,8 @@ async def latest_results(db: Db, person_id: int, channel_id: int, limit: int = 3
         )
         for result_id, category_id, level, score in categories.all():
             by_result[result_id].append((category_id, level, score))
-    return [PastResult(*row[1:], categories=tuple(by_result[row[0]])) for row in rows]
+    return [
+        PastResult(*row[1:7], categories=tuple(by_result[row[0]]), post_status=row[7], post_error=row[8],
+                   outbox_id=row[9])
+        for row in rows
+    ]  # fmt: skip

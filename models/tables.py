@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     DateTime,
     Float,
     ForeignKey,
@@ -151,3 +152,44 @@ class ResultCategory(Base):
     score: Mapped[float] = mapped_column(Float)
 
     result: Mapped[Result] = relationship(back_populates="categories", lazy="raise")
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # to be delivered (possibly leased by a dispatcher right now)
+    SENT = "sent"
+    FAILED = "failed"  # Slack refused it for good, or retries ran out; kept, and can be re-queued
+
+
+class OutboxMessage(Base):
+    """A message that must reach Slack because of a state change, written in that change's transaction.
+
+    ``payload`` holds domain data (what happened), never Slack markup: the Slack edge renders it when
+    it is delivered. Dispatchers claim due rows with a lease, so several instances share the work
+    and a crashed one's rows are picked up once its lease expires.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "available_at"),
+        Index("ix_outbox_ref", "kind", "ref_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    # One message per cause, however often it is queued (e.g. "result:17").
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    slack_team_id: Mapped[str] = mapped_column(String(32))
+    slack_channel_id: Mapped[str] = mapped_column(String(32))
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))  # whom it is about; told of failures
+    ref_id: Mapped[int | None] = mapped_column(Integer)  # the row it is about (a result id)
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # not before
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_ts: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(String(100))  # the last one
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # person told of failure
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

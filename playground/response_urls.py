@@ -49,6 +49,12 @@ class ResponseUrls(Changes):
     def heal_response_url(self, key: str) -> None:
         self._faults.pop(key, None)
 
+    def release_hung_replies(self) -> None:
+        """Answer every reply hanging right now with 503 (later hangs hang again)."""
+        if self._stopping is not None:
+            self._stopping.set()
+            self._stopping = asyncio.Event()
+
     async def _response(self, request: web.Request) -> web.Response:
         key = request.match_info["key"]
         raw = await request.read()
@@ -58,6 +64,7 @@ class ResponseUrls(Changes):
         except ValueError:
             body = None
         self.reply_attempts[key].append(body)
+        await self._notify()  # waiters on attempts (a hanging reply never gets to the notify below)
         fault = self._faults.get(key)
         if fault is not None:
             if fault.times is not None:

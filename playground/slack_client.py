@@ -56,10 +56,10 @@ class SlackClient:
             await response.read()
             return response
 
-    async def command(self, text: str, who: Person | None = None) -> tuple[int, str]:
-        """Send `/maturity <text>`; returns (HTTP status, response_url key)."""
+    async def command(self, text: str, who: Person | None = None, key: str | None = None) -> tuple[int, str]:
+        """Send `/maturity <text>` (replies go to response_url ``key``); returns (HTTP status, key)."""
         who = who or Person()
-        key = self.new_key()
+        key = key or self.new_key()
         body = urlencode(
             {
                 "token": "legacy",

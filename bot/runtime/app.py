@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -10,6 +11,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime.settings import Settings
+from bot.slack.blocks.notices import build_apology_message
 from bot.slack.deps import Deps
 from bot.slack.listeners import register_listeners
 
@@ -34,9 +36,10 @@ def create_app(settings: Settings, client: AsyncWebClient, deps: Deps) -> AsyncA
         bolt_logger.addFilter(_SameTokenNotice())
     app = AsyncApp(
         client=client,
-        # Socket Mode connections are authenticated by the app token instead of signatures.
         signing_secret=settings.slack_signing_secret or "",
-        request_verification_enabled=not settings.socket_mode,
+        # Over HTTP, server.handle_slack_request has verified the signature on the raw bytes before
+        # Bolt sees the request; Socket Mode connections are authenticated by the app token instead.
+        request_verification_enabled=False,
         raise_error_for_unhandled_request=False,
         # Listeners only ack and hand their work to `background`, so Bolt can answer as soon as
         # they return instead of polling for ack() every 10 ms.
@@ -46,9 +49,18 @@ def create_app(settings: Settings, client: AsyncWebClient, deps: Deps) -> AsyncA
     register_listeners(app, deps)
 
     @app.error
-    async def handle_unexpected_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
-        """Log errors that escaped a listener (with traceback) and answer Slack without a 500."""
+    async def handle_unexpected_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        """Log errors that escaped a listener (with traceback) and answer Slack without a 500.
+
+        A 500 makes Slack retry (and show "failed with the error 'http_service_error'"); a 200
+        with an apology shows the person a short note where Slack displays one (slash commands).
+        """
         logger.error("unhandled_error", exc_info=error, extra={"type": str(body.get("type", ""))[:40]})
-        return None
+        apology = build_apology_message()
+        return BoltResponse(
+            status=200,
+            body=json.dumps({"response_type": "ephemeral", **apology}),
+            headers={"content-type": "application/json;charset=utf-8"},
+        )
 
     return app

@@ -25,6 +25,9 @@ class Settings(DatabaseSettings):
     # Whether the app upgrades the database itself at start-up (the Procfile's release phase
     # also does it; upgrading twice is a no-op).
     migrate_on_start: bool = True
+    # How long the click that completes an assessment waits for its result to reach the channel
+    # before telling the person it is queued (it is posted as soon as Slack lets us either way).
+    result_post_wait: float = Field(default=5.0, ge=0, le=60)
 
     @field_validator("slack_api_url")
     @classmethod

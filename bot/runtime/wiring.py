@@ -10,11 +10,15 @@ from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.runtime.app import create_app
-from bot.runtime.background import Background
+from bot.runtime.background import MAX_RUNNING, Background
+from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.settings import Settings
 from bot.services.assessments import AssessmentService
+from bot.services.outbox import OutboxService
 from bot.slack.deps import Deps
+from bot.slack.failures import reporter
 from bot.slack.messenger import Messenger, build_web_client
+from bot.slack.outbox import SlackOutbox
 from flows.schema import Flow
 from models.db import create_engine
 from models.migrate import upgrade_engine
@@ -26,19 +30,25 @@ logger = logging.getLogger(__name__)
 class Runtime:
     settings: Settings
     engine: AsyncEngine
-    http: aiohttp.ClientSession
+    http: aiohttp.ClientSession  # the Web API
+    reply_http: aiohttp.ClientSession  # response_urls
     deps: Deps
     app: AsyncApp
     background: Background
+    dispatcher: Dispatcher
 
     @property
     def assessments(self) -> AssessmentService:
         return self.deps.assessments
 
     async def close(self) -> None:
+        # Clicks first (one may be delivering its own result), then the outbox, then the pools.
         await self.background.drain()
+        await self.dispatcher.stop()
         await self.http.close()
+        await self.reply_http.close()
         await self.engine.dispose()
+        reporter().flush()  # the last counts, so an outage that lasted until shutdown is in the log
 
 
 async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
@@ -46,11 +56,42 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
     engine = create_engine(settings.database_url)
     if settings.migrate_on_start:
         await upgrade_engine(engine)
-    # One connection pool for every Web API call and response_url reply.
-    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    http, reply_http = web_api_session(), reply_session()
     client = build_web_client(settings.slack_bot_token, settings.slack_api_url, http)
+    once = build_web_client(settings.slack_bot_token, settings.slack_api_url, http, retries=False)
+    messenger = Messenger(client, reply_http, once)
     background = Background()
-    deps = Deps(AssessmentService(engine, flows), Messenger(client, http), background)
+    outbox = OutboxService(engine, flows)
+    dispatcher = Dispatcher(outbox, SlackOutbox(messenger), click_wait=settings.result_post_wait)
+    # Dispatchers leave a new result to its click a little longer than the click waits for it.
+    assessments = AssessmentService(engine, flows, click_grace=settings.result_post_wait + 5)
+    deps = Deps(assessments, outbox, dispatcher, messenger, background)
     app = create_app(settings, client, deps)
+    dispatcher.start()
     logger.info("runtime_ready", extra={"flows": sorted(flows), "socket_mode": settings.socket_mode})
-    return Runtime(settings, engine, http, deps, app, background)
+    return Runtime(settings, engine, http, reply_http, deps, app, background, dispatcher)
+
+
+# Timeouts count only time on the wire (connecting, then waiting for bytes), never time spent
+# waiting for a pooled connection: a queue is bounded by the pools and the background cap, and a
+# slow endpoint must fail fast without making everyone behind it fail too.
+
+
+def web_api_session() -> aiohttp.ClientSession:
+    """The Web API's pool: one host (slack.com); a post can take a while, so reads get 15 s."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=200, limit_per_host=100),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=15),
+    )
+
+
+def reply_session() -> aiohttp.ClientSession:
+    """The response_urls' pool, apart from the Web API's so neither can starve the other.
+
+    Per host it allows more connections than background work can run at once, so replies never
+    queue for a connection; a hanging endpoint gives up after 5 s (Slack's answer in milliseconds).
+    """
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, limit_per_host=MAX_RUNNING + 100),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=3, sock_read=5),
+    )

@@ -9,10 +9,12 @@ revision wins, so duplicate deliveries and racing instances cannot advance twice
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.services.outbox import queue_result
 from bot.services.outcomes import (
     AlreadyChosen,
     AlreadyComplete,
@@ -28,12 +30,10 @@ from bot.services.outcomes import (
     QuestionNote,
     QuestionShown,
     Replaced,
-    ResultShared,
     ResumeOrRestart,
     StatusReport,
     Who,
 )
-from bot.services.ports import ResultChannel
 from flows import engine
 from flows.schema import Flow, Question
 from models import repository as repo
@@ -48,9 +48,11 @@ class _LostRace(Exception):
 
 
 class AssessmentService:
-    def __init__(self, db: AsyncEngine, flows: dict[str, Flow]):
+    def __init__(self, db: AsyncEngine, flows: dict[str, Flow], *, click_grace: float = 30.0):
         self.db = db
         self.flows = flows
+        # How long dispatchers leave a new result to the click that completed it (see queue_result).
+        self.click_grace = click_grace
 
     def find_flow(self, name: str) -> Flow | None:
         return self.flows.get(name.strip().lower())
@@ -234,6 +236,13 @@ class AssessmentService:
                     return self._view(flow, assessment_id, revision + 1, following, answers)
                 score = engine.score_assessment(flow, answers)
                 result_id = await results_repo.add_result(conn, assessment_id, score)
+                completed = Completed(
+                    flow, assessment_id, result_id, view.slack_user_id, view.slack_channel_id, score,
+                    engine.tailored_next_steps(flow, score), outbox_id=0,
+                )  # fmt: skip
+                # Queued with the result, in one transaction: a crash from here on delays the
+                # channel post but cannot lose it.
+                outbox_id = await queue_result(conn, view.slack_team_id, completed, delay=self.click_grace)
         except _LostRace:
             return await self._after_lost_race(assessment_id)
         logger.info(
@@ -245,10 +254,7 @@ class AssessmentService:
                 "maturity_score": score.score,
             },
         )
-        return Completed(
-            flow, assessment_id, result_id, view.slack_user_id, view.slack_channel_id, score,
-            engine.tailored_next_steps(flow, score),
-        )  # fmt: skip
+        return replace(completed, outbox_id=outbox_id)
 
     async def _after_lost_race(self, assessment_id: int) -> Outcome:
         logger.info("click_ignored", extra={"assessment_id": assessment_id, "reason": "duplicate"})
@@ -321,18 +327,3 @@ class AssessmentService:
                 in_progress = shown if isinstance(shown, QuestionShown) else None
             results = await results_repo.latest_results(conn, actor.person_id, actor.channel_id)
         return StatusReport(in_progress, [(self.flows.get(r.flow_id), r) for r in results])
-
-    # -- sharing -----------------------------------------------------------------------------------
-
-    async def share_result(self, completed: Completed, channel: ResultChannel) -> ResultShared:
-        """Post a completed result to its channel and record where it went (or why it did not)."""
-        receipt = await channel.post_result(completed)
-        async with self.db.begin() as conn:
-            await results_repo.record_post(conn, completed.result_id, receipt.ts, receipt.error)
-        if receipt.error is None:
-            logger.info("result_posted", extra={"result_id": completed.result_id})
-        else:
-            logger.warning(
-                "result_not_posted", extra={"result_id": completed.result_id, "error": receipt.error}
-            )
-        return ResultShared(completed, receipt.error)

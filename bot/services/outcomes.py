@@ -52,7 +52,7 @@ class QuestionShown:
 
 @dataclass(frozen=True)
 class Completed:
-    """The last answer was accepted and the result is stored; it still has to reach the channel."""
+    """The last answer was accepted, the result stored and its channel post queued (``outbox_id``)."""
 
     flow: Flow
     assessment_id: int
@@ -61,18 +61,23 @@ class Completed:
     channel_id: str
     score: Score
     steps: list[str]
+    outbox_id: int
+
+
+class PostStatus(StrEnum):
+    POSTED = "posted"
+    QUEUED = "queued"  # Slack is busy (rate limit, errors, a slow answer): it will go out shortly
+    FAILED = "failed"  # Slack refused it for good; this reply tells the person, with the fix
+    FAILED_TOLD = "failed_told"  # refused for good, and the person was already told elsewhere
 
 
 @dataclass(frozen=True)
 class ResultShared:
-    """A completed result after posting it to its channel: posted, or Slack's reason why not."""
+    """A completed result after trying to post it to its channel."""
 
     completed: Completed
+    status: PostStatus
     error: str | None = None
-
-    @property
-    def posted(self) -> bool:
-        return self.error is None
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,16 @@ class NothingInProgress:
 
 
 @dataclass(frozen=True)
+class AlreadyPosted:
+    """ "Post again" on a result that is in the channel by now."""
+
+
+@dataclass(frozen=True)
+class PostStillQueued:
+    """ "Post again" on a result that is still queued (or being posted right now)."""
+
+
+@dataclass(frozen=True)
 class Stale:
     """A button from a message this version of the app cannot read; nothing changed."""
 
@@ -164,6 +179,8 @@ Notice = (
     | AlreadyRecorded
     | FlowRemoved
     | NothingInProgress
+    | AlreadyPosted
+    | PostStillQueued
     | Stale
 )
 """Short answers to a request that changed nothing."""

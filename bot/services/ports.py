@@ -1,22 +1,34 @@
-"""What the services need from the outside world, as protocols the edges implement."""
+"""What the services need from the outside world, as protocols and plain results the edges return."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
-
-from bot.services.outcomes import Completed
 
 
 @dataclass(frozen=True)
-class PostReceipt:
-    """Where a posted result went: the channel message's ts, or the reason it could not go."""
+class Delivered:
+    """Slack took the message; ``ts`` names it."""
 
     ts: str | None
-    error: str | None
 
 
-class ResultChannel(Protocol):
-    """Posts a completed result where the team sees it (in Slack: the channel it was taken in)."""
+@dataclass(frozen=True)
+class RetryLater:
+    """Not delivered this time, but it may go through later (rate limit, Slack or network trouble).
 
-    async def post_result(self, completed: Completed) -> PostReceipt: ...
+    A timeout is one of these too: Slack may have posted it, so trying again risks a second copy
+    (at-least-once) where giving up would risk losing it.
+    """
+
+    error: str
+    after: float | None = None  # Slack's Retry-After, when it gave one
+
+
+@dataclass(frozen=True)
+class Undeliverable:
+    """Slack refused it for a reason that trying again will not fix (not_in_channel, is_archived, ...)."""
+
+    error: str
+
+
+DeliveryOutcome = Delivered | RetryLater | Undeliverable

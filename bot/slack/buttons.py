@@ -15,6 +15,7 @@ PAUSE = "pause"
 RESUME = "resume"
 RESTART = "restart"
 START = "start_model"
+REPOST = "repost"  # "Post again" on a result that could not be posted; the value is the outbox id
 
 ANSWER_PATTERN = re.compile(rf"^{ANSWER}:\d+$")
 START_PATTERN = re.compile(rf"^{START}:[a-z0-9_-]+$")
@@ -77,6 +78,13 @@ def decode_step(value: str) -> Step:
 
 def decode_resume(value: str) -> int:
     """The assessment id a Resume button carries."""
+    if not value.isdigit():
+        raise BadValue(value[:40])
+    return int(value)
+
+
+def decode_repost(value: str) -> int:
+    """The outbox id a Post again button carries."""
     if not value.isdigit():
         raise BadValue(value[:40])
     return int(value)

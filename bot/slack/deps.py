@@ -9,20 +9,35 @@ from typing import Any, Protocol
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services.assessments import AssessmentService
+from bot.services.outbox import OutboxService, Settled
 from bot.slack.messenger import Messenger
 
 CONTEXT_KEY = "maturity_deps"
 
 
 class TaskRunner(Protocol):
-    """Runs work after Slack has its acknowledgement (the runtime's tracked background tasks)."""
+    """Runs work after Slack has its acknowledgement (the runtime's bounded background tasks)."""
 
-    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None: ...
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> bool:
+        """Accept ``work``; False when the backlog is full (the work is then not run)."""
+        ...
+
+    def has_room(self) -> bool: ...
+
+
+class PostQueue(Protocol):
+    """Delivers a queued message right away (the runtime's outbox dispatcher)."""
+
+    async def deliver_now(self, item_id: int) -> Settled: ...
+
+    async def claim_notification(self, item_id: int) -> bool: ...
 
 
 @dataclass(frozen=True)
 class Deps:
     assessments: AssessmentService
+    outbox: OutboxService
+    posts: PostQueue
     messenger: Messenger
     tasks: TaskRunner
 

@@ -28,21 +28,33 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 logger = logging.getLogger(__name__)
 
 CONNECTION_ERROR = "connection_error"
+TIMEOUT = "timeout"  # Slack may or may not have acted on the call
+UNREADABLE = "unreadable_response"
 
 T = TypeVar("T")
 
 
 def retry_handlers() -> list[Any]:
     # Retrying sleeps: these only ever run after ack(), inside the listener's background work.
+    # A timeout is not retried: the call may have done its work (a second copy), and a hanging
+    # endpoint would hold the caller three times as long.
     return [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncConnectionErrorRetryHandler(
+            max_retry_count=2,
+            error_types=[aiohttp.ServerDisconnectedError, aiohttp.ClientOSError],
+        ),
         AsyncRateLimitErrorRetryHandler(max_retry_count=3),
         AsyncServerErrorRetryHandler(max_retry_count=2),
     ]
 
 
-def build_web_client(token: str | None, base_url: str, session: aiohttp.ClientSession) -> AsyncWebClient:
-    return AsyncWebClient(token=token, base_url=base_url, session=session, retry_handlers=retry_handlers())
+def build_web_client(
+    token: str | None, base_url: str, session: aiohttp.ClientSession, *, retries: bool = True
+) -> AsyncWebClient:
+    """The Web API client; without ``retries`` every call is tried once (the outbox retries itself)."""
+    return AsyncWebClient(
+        token=token, base_url=base_url, session=session, retry_handlers=retry_handlers() if retries else []
+    )
 
 
 @dataclass(frozen=True)
@@ -56,10 +68,28 @@ class ReplyTarget:
 
 @dataclass(frozen=True)
 class Sent:
-    """What became of a message: its ts (or a file's or view's id), or Slack's error code."""
+    """What became of a message: its ts (or a file's or view's id), or Slack's error code.
+
+    ``status`` is the HTTP status of a refusal (429, 5xx, or 200 for an ``ok: false``) and
+    ``retry_after`` Slack's Retry-After in seconds, when it gave one.
+    """
 
     ts: str | None = None
     error: str | None = None
+    status: int | None = None
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A Web API call that did not succeed: Slack's error code and what came with it."""
+
+    error: str
+    status: int | None = None
+    retry_after: float | None = None
+
+    def sent(self) -> Sent:
+        return Sent(error=self.error, status=self.status, retry_after=self.retry_after)
 
 
 @dataclass(frozen=True)
@@ -90,22 +120,36 @@ class SlackChannel:
 
 
 class Messenger:
-    def __init__(self, client: AsyncWebClient, session: aiohttp.ClientSession):
+    def __init__(
+        self, client: AsyncWebClient, session: aiohttp.ClientSession, once: AsyncWebClient | None = None
+    ):
         self.client = client
+        # The same API without retry handlers, for callers that schedule their own retries.
+        self.once = once or client
         self.session = session
         self._retry = retry_handlers()  # stateless between calls, so built once
 
-    async def _web_api(self, method: str, call: Callable[[], Awaitable[T]]) -> T | str:
-        """Run one Web API call; Slack's error code (logged) instead of an exception."""
+    async def _web_api(self, method: str, call: Callable[[], Awaitable[T]]) -> T | Refused:
+        """Run one Web API call; Slack's refusal (logged) instead of an exception."""
         try:
             return await call()
         except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown_error"))
-            logger.warning("slack_call_refused", extra={"method": method, "error": error})
-            return error
-        except (aiohttp.ClientError, TimeoutError):
+            response = exc.response
+            error = str(response.get("error", "unknown_error"))
+            retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
+            logger.warning(
+                "slack_call_refused", extra={"method": method, "error": error, "status": response.status_code}
+            )
+            return Refused(error, response.status_code, float(retry_after) if retry_after else None)
+        except TimeoutError:
+            logger.warning("slack_call_timed_out", extra={"method": method})
+            return Refused(TIMEOUT)
+        except aiohttp.ClientError:
             logger.exception("slack_call_failed", extra={"method": method})
-            return CONNECTION_ERROR
+            return Refused(CONNECTION_ERROR)
+        except ValueError:  # a body that is not Slack's JSON (a proxy's error page, say)
+            logger.exception("slack_call_unreadable", extra={"method": method})
+            return Refused(UNREADABLE)
 
     # -- to one person ------------------------------------------------------------------------------
 
@@ -140,8 +184,8 @@ class Messenger:
             "chat.postEphemeral",
             lambda: self.client.chat_postEphemeral(channel=channel_id, user=user_id, **message),
         )
-        if isinstance(result, str):
-            return Sent(error=result)
+        if isinstance(result, Refused):
+            return result.sent()
         return Sent(ts=str(result.get("message_ts")))
 
     async def publish_home(self, user_id: str, view: dict[str, Any]) -> Sent:
@@ -149,22 +193,27 @@ class Messenger:
         result = await self._web_api(
             "views.publish", lambda: self.client.views_publish(user_id=user_id, view=view)
         )
-        if isinstance(result, str):
-            return Sent(error=result)
+        if isinstance(result, Refused):
+            return result.sent()
         return Sent(ts=str((result.get("view") or {}).get("id")))
 
     # -- to a channel -------------------------------------------------------------------------------
 
     async def post_message(
-        self, channel_id: str, message: dict[str, Any], *, thread_ts: str | None = None
+        self, channel_id: str, message: dict[str, Any], *, thread_ts: str | None = None, retry: bool = True
     ) -> Sent:
-        """Post to a channel (or a thread in it); the new message's ts, or Slack's error code."""
+        """Post to a channel (or a thread, or a person's DM by user id); the new ts, or the refusal.
+
+        With ``retry=False`` a rate limit or server error comes straight back (with Retry-After)
+        instead of being slept through, for the outbox, which reschedules instead of waiting.
+        """
+        client = self.client if retry else self.once
         result = await self._web_api(
             "chat.postMessage",
-            lambda: self.client.chat_postMessage(channel=channel_id, thread_ts=thread_ts, **message),
+            lambda: client.chat_postMessage(channel=channel_id, thread_ts=thread_ts, **message),
         )
-        if isinstance(result, str):
-            return Sent(error=result)
+        if isinstance(result, Refused):
+            return result.sent()
         return Sent(ts=str(result.get("ts")))
 
     async def upload_file(
@@ -192,8 +241,8 @@ class Messenger:
             )
 
         result = await self._web_api("files_upload_v2", upload)
-        if isinstance(result, str):
-            return Sent(error=result)
+        if isinstance(result, Refused):
+            return result.sent()
         files = result.get("files") or [{}]
         return Sent(ts=str(files[0].get("id")))
 
@@ -202,7 +251,7 @@ class Messenger:
     async def user_info(self, user_id: str) -> SlackUser | None:
         """The person's name, time zone and status; None (logged) when Slack cannot say."""
         result = await self._web_api("users.info", lambda: self.client.users_info(user=user_id))
-        if isinstance(result, str):
+        if isinstance(result, Refused):
             return None
         user = result.get("user") or {}
         profile = user.get("profile") or {}
@@ -224,7 +273,7 @@ class Messenger:
         result = await self._web_api(
             "conversations.info", lambda: self.client.conversations_info(channel=channel_id)
         )
-        if isinstance(result, str):
+        if isinstance(result, Refused):
             return None
         channel = result.get("channel") or {}
         return SlackChannel(

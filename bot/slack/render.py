@@ -8,6 +8,7 @@ from typing import Any, assert_never
 from bot.services.outcomes import (
     AlreadyChosen,
     AlreadyComplete,
+    AlreadyPosted,
     AlreadyRecorded,
     AssessmentGone,
     ChooseModel,
@@ -15,6 +16,7 @@ from bot.services.outcomes import (
     NothingInProgress,
     NotYours,
     Paused,
+    PostStillQueued,
     QuestionShown,
     Replaced,
     Reply,
@@ -66,6 +68,8 @@ def render_reply(reply: Reply) -> Rendered:
             | AlreadyRecorded()
             | FlowRemoved()
             | NothingInProgress()
+            | AlreadyPosted()
+            | PostStillQueued()
             | Stale()
         ):
             return Rendered(build_notice_message(reply), replaces_clicked_message(reply))

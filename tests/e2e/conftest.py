@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import pytest
@@ -53,6 +55,20 @@ def bot_settings(database_url: str, double: SlackDouble) -> Settings:
         port=0,
         _env_file=None,
     )
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    database_url: str, double: SlackDouble, **settings: Any
+) -> AsyncIterator[tuple[RunningBot, SlackClient]]:
+    """A bot with some settings changed, and a client sending it signed requests."""
+    running = RunningBot(bot_settings(database_url, double).model_copy(update=settings), load_flows())
+    await running.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield running, SlackClient(lambda: running.url + EVENTS_PATH, double, session)
+    finally:
+        await running.stop()
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,7 @@ import pytest
 from flows.loader import BUILTIN_DIR, FlowError, load_flow, load_flows, parse_flow
 
 TINY = (Path(__file__).parent / "data" / "tiny.yaml").read_text()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def problems_of(text: str) -> list[str]:
@@ -98,3 +102,40 @@ def test_shipped_flows_all_load() -> None:
     """Every YAML file shipped in flows/ loads."""
     for path in BUILTIN_DIR.glob("*.yaml"):
         assert load_flow(path).id == path.stem
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        '"https://a><!channel><https://b"',
+        '"https://example.org/a|label"',
+        '"https://a b"',
+        "ftp://example.org",
+    ],
+)
+def test_a_source_url_that_could_break_its_slack_link_is_refused(url: str) -> None:
+    """A source URL with `<`, `>`, `|` or a space, or not http(s), is refused at its line and key."""
+    broken = TINY.replace("url: https://example.org/tiny", f"url: {url}")
+    line = next(i for i, text in enumerate(broken.splitlines(), 1) if "url:" in text)
+    (problem,) = problems_of(broken)
+    assert problem == (
+        f"team.yaml:{line} [sources[0].url]: "
+        "must be an http:// or https:// URL without spaces, '<', '>' or '|'"
+    )
+
+
+def test_flows_check_names_a_bad_source_url(tmp_path: Path) -> None:
+    """`python -m bot flows check` prints the bad URL's file, line and key and exits 1."""
+    flow_file = tmp_path / "tiny.yaml"
+    flow_file.write_text(TINY.replace("url: https://example.org/tiny", 'url: "https://a><!channel>"'))
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "flows", "check", str(flow_file)],
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"{flow_file}:8 [sources[0].url]: must be an http:// or https:// URL" in done.stderr

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,16 +14,25 @@ import pytest
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models.db import create_engine, normalize_url
-from models.migrate import MIGRATION_LOCK, current_revision, downgrade, upgrade, upgrade_engine
+from models.db import SQLITE_BUSY_TIMEOUT, create_engine, normalize_url
+from models.migrate import (
+    MIGRATION_LOCK,
+    alembic_config,
+    current_revision,
+    downgrade,
+    upgrade,
+    upgrade_engine,
+)
 from models.tables import Base
 
 ROOT = Path(__file__).resolve().parents[2]
 
+HEAD = "0002"  # the newest revision in migrations/versions
 APP_TABLES = set(Base.metadata.tables)
 
 
@@ -41,7 +52,7 @@ async def test_upgrade_downgrade_upgrade_round_trip(database_url: str) -> None:
     try:
         await asyncio.to_thread(upgrade, database_url)
         assert await _tables(engine) == APP_TABLES | {"alembic_version"}
-        assert await current_revision(engine) == "0001"
+        assert await current_revision(engine) == HEAD
 
         await asyncio.to_thread(downgrade, database_url, "base")
         assert await _tables(engine) == {"alembic_version"}
@@ -49,7 +60,7 @@ async def test_upgrade_downgrade_upgrade_round_trip(database_url: str) -> None:
 
         await asyncio.to_thread(upgrade, database_url)
         assert await _tables(engine) == APP_TABLES | {"alembic_version"}
-        assert await current_revision(engine) == "0001"
+        assert await current_revision(engine) == HEAD
     finally:
         await engine.dispose()
 
@@ -63,7 +74,7 @@ async def test_upgrade_engine_creates_the_tables_from_a_running_loop(database_ur
         assert await _tables(engine) == APP_TABLES | {"alembic_version"}
         # A second upgrade is a no-op, as when every instance migrates at start-up.
         await upgrade_engine(engine)
-        assert await current_revision(engine) == "0001"
+        assert await current_revision(engine) == HEAD
     finally:
         await engine.dispose()
 
@@ -140,6 +151,97 @@ async def test_a_migration_waits_for_another_instances_migration(postgres_url: s
             await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
         _, err = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode == 0, err.decode()[-500:]
-        assert await current_revision(engine) == "0001"
+        assert await current_revision(engine) == HEAD
+    finally:
+        await engine.dispose()
+
+
+def _newest_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+MIGRATE_ROUNDS = 4  # a race showed in about half of the rounds of 8 before the fix
+MIGRATE_TOGETHER = 8
+
+
+def _start_migrate(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """`python -m bot migrate` with only ``env``, so no real .env leaks in."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "migrate"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_concurrent_migrate_runs_on_one_sqlite_file_all_succeed(tmp_path: Path) -> None:
+    """Eight `python -m bot migrate` started at once on a fresh SQLite file all succeed, round after round."""
+    base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
+    for round_ in range(MIGRATE_ROUNDS):
+        db = tmp_path / f"round{round_}.db"
+        env = {**base, "DATABASE_URL": f"sqlite:///{db}"}
+        processes = [_start_migrate(env, tmp_path) for _ in range(MIGRATE_TOGETHER)]
+        try:
+            errors = [process.communicate(timeout=60)[1] for process in processes]
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(timeout=10)
+        failed = [err[-300:] for process, err in zip(processes, errors, strict=True) if process.returncode]
+        assert failed == [], f"round {round_}"
+        with sqlite3.connect(db) as connection:
+            versions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+            tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert versions == [(_newest_revision(),)]
+        assert tables == APP_TABLES | {"alembic_version"}
+
+
+async def test_the_apps_sqlite_connection_keeps_its_busy_timeout_after_migrating(tmp_path: Path) -> None:
+    """Migrating waits longer for another migration's lock, then gives the app's connection its usual wait."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    try:
+        await upgrade_engine(engine)
+        async with engine.connect() as connection:
+            busy_timeout = (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one()
+        assert busy_timeout == SQLITE_BUSY_TIMEOUT * 1000
+        assert await current_revision(engine) == _newest_revision()
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_apps_upgrade_waits_for_another_migration_beyond_the_statement_timeout(
+    postgres_url: str,
+) -> None:
+    """An app whose statements time out after 0.5 s still waits for another instance's migration lock."""
+    engine = create_engine(postgres_url, statement_timeout=0.5)
+    holder_engine = create_engine(postgres_url)
+    upgrading: asyncio.Task[None] | None = None
+    try:
+        async with holder_engine.connect() as holder:
+            await holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            upgrading = asyncio.create_task(upgrade_engine(engine))
+            done, _ = await asyncio.wait({upgrading}, timeout=1.5)  # three statement timeouts
+            assert not done
+            await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+        await asyncio.wait_for(upgrading, 30)
+        assert await current_revision(engine) == _newest_revision()
+    finally:
+        if upgrading is not None and not upgrading.done():
+            upgrading.cancel()
+        await engine.dispose()
+        await holder_engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+async def test_an_in_memory_sqlite_database_migrates_through_its_engine(url: str) -> None:
+    """An in-memory database (which lives in its engine's one connection) can be created and migrated."""
+    engine = create_engine(url)
+    try:
+        await upgrade_engine(engine)
+        assert await _tables(engine) == APP_TABLES | {"alembic_version"}
     finally:
         await engine.dispose()

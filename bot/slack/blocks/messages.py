@@ -7,7 +7,9 @@ from typing import Any
 
 from bot.services.outcomes import ChooseModel, Paused, ResumeOrRestart, StatusReport
 from bot.slack.blocks.kit import actions, button, context, escape, message, section
-from bot.slack.buttons import RESTART, RESUME, START, restart_value
+from bot.slack.blocks.result import post_error_reason
+from bot.slack.buttons import REPOST, RESTART, RESUME, START, restart_value
+from models.results import PastResult
 
 COMMAND = "/maturity"
 
@@ -111,8 +113,30 @@ def build_status_message(view: StatusReport) -> dict[str, Any]:
             if flow and len(r.categories) > 1:
                 names = {c.id: c.name for c in flow.categories}
                 cats = "\n    " + ", ".join(f"{escape(names.get(c, c))} {lv}" for c, lv, _ in r.categories)
-            lines.append(f"• {when} *{escape(title)}*: Level {r.level} {escape(name)} ({r.score:.2f}){cats}")
+            level = f"Level {r.level} {escape(name)} ({r.score:.2f})"
+            lines.append(f"• {when} *{escape(title)}*: {level}{cats}{_post_line(r)}")
         blocks.append(section("*Latest results in this channel:*\n" + "\n".join(lines)))
+        again = [
+            button(f"Post again ({when_of(r)})", REPOST, str(r.outbox_id), "primary")
+            for r in (r for _, r in view.results)
+            if r.post_status == "failed" and r.outbox_id is not None
+        ]
+        if again:
+            blocks.append(actions("status:repost", again))
     else:
         blocks.append(context("No completed assessments in this channel yet."))
     return message("Your maturity assessments in this channel", blocks)
+
+
+def when_of(result: PastResult) -> str:
+    return result.completed_at.strftime("%Y-%m-%d") if result.completed_at else "result"
+
+
+def _post_line(result: PastResult) -> str:
+    """Where the result's channel post stands, when it is not simply posted."""
+    if result.post_status == "failed":
+        reason = post_error_reason(result.post_error or "unknown_error")
+        return f"\n    :warning: not posted to the channel: {reason}"
+    if result.post_status == "pending":
+        return "\n    :hourglass_flowing_sand: queued for the channel, posting shortly"
+    return ""

@@ -7,12 +7,14 @@ from typing import Any, assert_never
 from bot.services.outcomes import (
     AlreadyChosen,
     AlreadyComplete,
+    AlreadyPosted,
     AlreadyRecorded,
     AssessmentGone,
     FlowRemoved,
     NothingInProgress,
     Notice,
     NotYours,
+    PostStillQueued,
     Replaced,
     Stale,
 )
@@ -51,6 +53,10 @@ def notice_text(notice: Notice) -> str:
             )
         case NothingInProgress():
             return f"You have no assessment in progress in this channel. Start one with `{COMMAND} start`."
+        case AlreadyPosted():
+            return "That result is already posted in this channel."
+        case PostStillQueued():
+            return "That result is queued and will appear in this channel shortly; nothing to do."
         case Stale():
             return (
                 "That button is from an older message I can't read any more; nothing changed. "
@@ -66,7 +72,7 @@ def replaces_clicked_message(notice: Notice) -> bool:
     It does when that message can no longer be used (the assessment is finished or replaced, the
     offer was taken); otherwise the clicked message stays so the person can carry on with it.
     """
-    return isinstance(notice, AlreadyComplete | Replaced | AlreadyChosen)
+    return isinstance(notice, AlreadyComplete | Replaced | AlreadyChosen | AlreadyPosted)
 
 
 def build_notice_message(notice: Notice) -> dict[str, Any]:
@@ -77,3 +83,11 @@ def build_notice_message(notice: Notice) -> dict[str, Any]:
 def build_apology_message() -> dict[str, Any]:
     """Our failure, not the person's: a short apology (the traceback went to the log)."""
     return message(APOLOGY, [section(APOLOGY)])
+
+
+BAD_REQUEST = "I couldn't read that request from Slack; nothing changed. Please try again."
+
+
+def build_bad_request_message() -> dict[str, Any]:
+    """A request whose ids or shape the app could not read: nothing was done with it."""
+    return message(BAD_REQUEST, [section(BAD_REQUEST)])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.services.outcomes import Completed, ResultShared
-from bot.slack.blocks.kit import clip, context, escape, header, message, section
+from bot.services.outbox import RETRIES_EXHAUSTED
+from bot.services.outcomes import Completed, PostStatus, ResultShared
+from bot.slack.blocks.kit import actions, button, clip, context, escape, header, message, section
+from bot.slack.buttons import REPOST
 from flows.schema import Flow
 
 MAX_FIELDS = 10
@@ -59,45 +61,57 @@ def build_result_message(view: Completed) -> dict[str, Any]:
     return message(text, blocks)
 
 
-def build_completed_note(view: Completed, posted: bool) -> dict[str, Any]:
+def build_completed_note(view: Completed, status: PostStatus = PostStatus.POSTED) -> dict[str, Any]:
     """Replaces the last question in the person's view once the result exists."""
-    if posted:
-        text = (
-            f":white_check_mark: Done! You are at *{escape(_level_line(view.flow, view.score.level))}* "
-            "on the "
-            f"*{escape(view.flow.title)}*. The result and next steps are posted in this channel."
-        )
-    else:
-        text = (
-            f":white_check_mark: Done! You are at *{escape(_level_line(view.flow, view.score.level))}* "
-            f"on the *{escape(view.flow.title)}*."
-        )
+    done = (
+        f":white_check_mark: Done! You are at *{escape(_level_line(view.flow, view.score.level))}* "
+        f"on the *{escape(view.flow.title)}*."
+    )
+    match status:
+        case PostStatus.POSTED:
+            text = f"{done} The result and next steps are posted in this channel."
+        case PostStatus.QUEUED:
+            text = (
+                f"{done} Slack is busy right now, so your result and next steps will appear in this "
+                "channel shortly (they are saved and queued; nothing to do)."
+            )
+        case PostStatus.FAILED | PostStatus.FAILED_TOLD:
+            text = f"{done} `/maturity status` shows your result."
     return message(text, [section(text)])
 
 
 POST_ERRORS = {
-    "not_in_channel": "I'm not a member of this channel. Add me with `/invite @maturity-bot`, then run "
-    "`/maturity status` to see the result again.",
+    "not_in_channel": "I'm not a member of this channel. Add me with `/invite @maturity-bot`, then press "
+    "*Post again*.",
     "channel_not_found": "I can't see this channel (private channels need an invitation: "
-    "`/invite @maturity-bot`).",
+    "`/invite @maturity-bot`), then press *Post again*.",
     "is_archived": "This channel is archived, so I can't post there.",
     "restricted_action": "This workspace doesn't let apps post in this channel.",
+    RETRIES_EXHAUSTED: "Slack kept refusing the post for several minutes. Press *Post again* to retry.",
 }
 
 
+def post_error_reason(error: str) -> str:
+    """The person's explanation (and fix) for Slack's reason a post failed."""
+    known = POST_ERRORS.get(error) or POST_ERRORS.get(error.split(":", 1)[0])
+    return known or f"Slack answered `{escape(error)}` when I tried to post."
+
+
 def build_post_failed_message(view: Completed, error: str) -> dict[str, Any]:
-    """Tells the person why the channel summary is missing, and shows them the result anyway."""
-    reason = POST_ERRORS.get(error, f"Slack answered `{escape(error)}` when I tried to post.")
-    result = build_result_message(view)
+    """Tells the person why the channel summary is missing, shows them the result, offers Post again."""
     note = section(
-        f":warning: I couldn't post your result to the channel. {reason} "
+        f":warning: I couldn't post your result to the channel. {post_error_reason(error)} "
         "Your result is saved; here it is just for you:"
     )
-    return message(f"I couldn't post your result to the channel: {error}", [note, *result["blocks"]])
+    again = actions(
+        f"repost:{view.outbox_id}", [button("Post again", REPOST, str(view.outbox_id), "primary")]
+    )
+    blocks = [note, again, *build_result_message(view)["blocks"]]
+    return message(f"I couldn't post your result to the channel: {error}", blocks)
 
 
 def build_result_shared_message(shared: ResultShared) -> dict[str, Any]:
     """What the person sees once their result has gone to the channel, or why it could not."""
-    if shared.error is None:
-        return build_completed_note(shared.completed, posted=True)
-    return build_post_failed_message(shared.completed, shared.error)
+    if shared.status is PostStatus.FAILED:
+        return build_post_failed_message(shared.completed, shared.error or "unknown_error")
+    return build_completed_note(shared.completed, shared.status)

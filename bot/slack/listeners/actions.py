@@ -14,30 +14,44 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services.outcomes import Outcome, Stale
+from bot.slack.blocks.notices import build_bad_request_message
 from bot.slack.buttons import (
     ANSWER_PATTERN,
     BACK,
     PAUSE,
+    REPOST,
     RESTART,
     RESUME,
     START_PATTERN,
     BadValue,
     decode_answer,
+    decode_repost,
     decode_restart,
     decode_resume,
     decode_step,
 )
 from bot.slack.delivery import apologise, deliver
 from bot.slack.deps import Deps, deps_of
-from bot.slack.payloads import ClickRequest, read_click
+from bot.slack.failures import report_failure
+from bot.slack.payloads import BadPayload, ClickRequest, read_click
 
 logger = logging.getLogger(__name__)
 
 UseCase = Callable[[Deps, ClickRequest], Awaitable[Outcome]]
 
 
-def _in_background(name: str, use: UseCase, context: AsyncBoltContext, click: ClickRequest) -> None:
+def _in_background(
+    name: str, use: UseCase, context: AsyncBoltContext, body: dict[str, Any], action: dict[str, Any]
+) -> None:
+    """Read the click (after the ack) and run it in the background; an unreadable one gets a note."""
     deps = deps_of(context)
+    try:
+        click = read_click(body, action)
+    except BadPayload as bad:
+        logger.warning("bad_payload", extra={"action": name, "reason": str(bad)})
+        if bad.target is not None:
+            deps.tasks.spawn(deps.messenger.reply(bad.target, build_bad_request_message()), "bad_payload")
+        return
     deps.tasks.spawn(run_click(deps, name, use, click), f"click:{name}")
 
 
@@ -51,7 +65,7 @@ async def run_click(deps: Deps, name: str, use: UseCase, click: ClickRequest) ->
             outcome = Stale()
         await deliver(deps, outcome, click.target, from_click=True)
     except Exception:
-        logger.exception("click_failed", extra={"action": name})
+        report_failure(logger, "click_failed", extra={"action": name})
         await apologise(deps, click.target)
 
 
@@ -86,12 +100,16 @@ async def start(deps: Deps, click: ClickRequest) -> Outcome:
     return await deps.assessments.start(click.who, click.value)
 
 
+async def repost(deps: Deps, click: ClickRequest) -> Outcome:
+    return await deps.outbox.repost(click.who, decode_repost(click.value))
+
+
 async def handle_answer_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
 ) -> None:
     """An answer: record it, then show the next question or share the result."""
     await ack()
-    _in_background("answer", answer, context, read_click(body, action))
+    _in_background("answer", answer, context, body, action)
 
 
 async def handle_back_clicked(
@@ -99,7 +117,7 @@ async def handle_back_clicked(
 ) -> None:
     """Back: show the previous question so its answer can be changed."""
     await ack()
-    _in_background("back", back, context, read_click(body, action))
+    _in_background("back", back, context, body, action)
 
 
 async def handle_pause_clicked(
@@ -107,7 +125,7 @@ async def handle_pause_clicked(
 ) -> None:
     """Pause: stop for now; the answers stay saved."""
     await ack()
-    _in_background("pause", pause, context, read_click(body, action))
+    _in_background("pause", pause, context, body, action)
 
 
 async def handle_resume_clicked(
@@ -115,7 +133,7 @@ async def handle_resume_clicked(
 ) -> None:
     """Resume (offered when starting again): bring back the assessment in progress."""
     await ack()
-    _in_background("resume", resume, context, read_click(body, action))
+    _in_background("resume", resume, context, body, action)
 
 
 async def handle_restart_clicked(
@@ -123,7 +141,7 @@ async def handle_restart_clicked(
 ) -> None:
     """Restart: keep the unfinished assessment as history and start the chosen model afresh."""
     await ack()
-    _in_background("restart", restart, context, read_click(body, action))
+    _in_background("restart", restart, context, body, action)
 
 
 async def handle_model_chosen(
@@ -131,7 +149,15 @@ async def handle_model_chosen(
 ) -> None:
     """A model from the picker: start it."""
     await ack()
-    _in_background("start", start, context, read_click(body, action))
+    _in_background("start", start, context, body, action)
+
+
+async def handle_repost_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """Post again: queue a result that could not be posted and try it now."""
+    await ack()
+    _in_background("repost", repost, context, body, action)
 
 
 def register(app: AsyncApp) -> None:
@@ -141,3 +167,4 @@ def register(app: AsyncApp) -> None:
     app.action(RESUME)(handle_resume_clicked)
     app.action(RESTART)(handle_restart_clicked)
     app.action(START_PATTERN)(handle_model_chosen)
+    app.action(REPOST)(handle_repost_clicked)

@@ -11,9 +11,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.slack.blocks.messages import COMMAND, HelpEntry, build_help_message
+from bot.slack.blocks.notices import build_bad_request_message
 from bot.slack.delivery import apologise, deliver
 from bot.slack.deps import Deps, deps_of
-from bot.slack.payloads import CommandRequest, read_command
+from bot.slack.failures import report_failure
+from bot.slack.payloads import BadPayload, CommandRequest, read_command
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +82,14 @@ async def handle_maturity_command(ack: AsyncAck, command: dict[str, Any], contex
     """Acknowledge `/maturity` at once, then run its subcommand in the background."""
     await ack()
     deps = deps_of(context)
-    deps.tasks.spawn(run_command(deps, read_command(command)), "command")
+    try:
+        request = read_command(command)
+    except BadPayload as bad:
+        logger.warning("bad_payload", extra={"reason": str(bad)})
+        if bad.target is not None:
+            deps.tasks.spawn(deps.messenger.reply(bad.target, build_bad_request_message()), "bad_payload")
+        return
+    deps.tasks.spawn(run_command(deps, request), "command")
 
 
 async def run_command(deps: Deps, request: CommandRequest) -> None:
@@ -97,7 +106,7 @@ async def run_command(deps: Deps, request: CommandRequest) -> None:
     try:
         await (sub.run if sub else run_help)(deps, request)
     except Exception:
-        logger.exception("command_failed", extra={"sub": request.subcommand[:20]})
+        report_failure(logger, "command_failed", extra={"sub": request.subcommand[:20]})
         await apologise(deps, request.target)
 
 

@@ -35,3 +35,39 @@ async def test_drain_cancels_work_past_the_grace_period() -> None:
     await background.drain(grace=0.05)
     await asyncio.sleep(0)
     assert cancelled.is_set()
+
+
+async def test_work_runs_at_most_max_running_at_once() -> None:
+    """With two slots, five pieces of work never run more than two at a time, and all of them finish."""
+    background, running, peak, finished = Background(max_running=2), 0, 0, 0
+
+    async def work() -> None:
+        nonlocal running, peak, finished
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.02)
+        running -= 1
+        finished += 1
+
+    assert all(background.spawn(work(), f"w{n}") for n in range(5))
+    await background.drain(grace=5)
+    assert (peak, finished) == (2, 5)
+
+
+async def test_a_full_backlog_refuses_new_work_instead_of_piling_it_up() -> None:
+    """Past the backlog cap spawn says no (and the refused coroutine is closed, never run)."""
+    background, release = Background(max_running=1, max_backlog=3), asyncio.Event()
+    ran: list[str] = []
+
+    async def work(name: str) -> None:
+        await release.wait()
+        ran.append(name)
+
+    accepted = [background.spawn(work(f"w{n}"), f"w{n}") for n in range(5)]
+    assert accepted == [True, True, True, False, False]
+    assert not background.has_room()
+    assert background.refused == 2
+    release.set()
+    await background.drain(grace=5)
+    assert sorted(ran) == ["w0", "w1", "w2"]
+    assert background.has_room()

@@ -1,13 +1,17 @@
-"""Structured logging: one JSON line per event, never a token or signing secret."""
+"""Structured logging: one JSON line per event, never a token or signing secret, no flood in an outage."""
 
 from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
+import sqlalchemy
+from sqlalchemy.exc import OperationalError
 
 from bot.runtime.logs import configure_logging
+from bot.slack.failures import FailureReporter
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
 
@@ -54,3 +58,34 @@ def test_configuring_twice_keeps_one_handler(capsys: pytest.CaptureFixture[str])
     configure_logging("DEBUG")
     logging.getLogger("test").debug("once")
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_an_outage_costs_one_traceback_and_one_count_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """200 clicks failing on an unreachable database write two JSON lines: one traceback, then the count."""
+    configure_logging("INFO")
+    now = [0.0]
+    reporter = FailureReporter(interval=10, clock=lambda: now[0])
+    unreachable = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'gone' / 'bot.db'}")
+    listener = logging.getLogger("bot.slack.listeners.actions")
+    for _ in range(200):
+        try:
+            unreachable.connect()
+        except OperationalError as error:
+            reporter.report(listener, "click_failed", error, {"action": "answer"})
+    now[0] = 10
+    reporter.close_ended()
+    written = capsys.readouterr().err
+    first, repeated = (json.loads(line) for line in written.strip().splitlines())
+    assert (first["event"], first["action"]) == ("click_failed", "answer")
+    assert first["failure"] == "OperationalError@database"
+    assert "unable to open database file" in first["exception"]
+    assert (repeated["event"], repeated["level"]) == ("click_failed_repeated", "error")
+    assert (repeated["failure"], repeated["count"], repeated["seconds"]) == (
+        "OperationalError@database",
+        199,
+        10,
+    )
+    assert "exception" not in repeated
+    assert len(written) < 20_000  # one traceback's worth, where every click used to write its own

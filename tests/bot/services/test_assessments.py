@@ -14,11 +14,9 @@ from bot.services.outcomes import (
     NotYours,
     QuestionNote,
     QuestionShown,
-    ResultShared,
     StatusReport,
     Who,
 )
-from bot.services.ports import PostReceipt
 from flows.loader import load_flows
 from flows.schema import Flow
 from models.db import session_factory
@@ -201,44 +199,3 @@ async def test_status_shows_the_assessment_in_progress(service: AssessmentServic
         view.question.id,
     )
     assert outcome.results == []
-
-
-class RecordingChannel:
-    """A ResultChannel that answers as told and remembers what it was asked to post."""
-
-    def __init__(self, receipt: PostReceipt):
-        self.receipt = receipt
-        self.posted: list[Completed] = []
-
-    async def post_result(self, completed: Completed) -> PostReceipt:
-        self.posted.append(completed)
-        return self.receipt
-
-
-async def _complete(service: AssessmentService) -> Completed:
-    outcome: object = await _start(service)
-    while isinstance(outcome, QuestionShown):
-        q = outcome.question
-        outcome = await service.answer(ANA, outcome.assessment_id, outcome.revision, q.id, q.best_option.id)
-    assert isinstance(outcome, Completed)
-    return outcome
-
-
-@pytest.mark.parametrize(
-    ("receipt", "posted"),
-    [(PostReceipt("1700000000.000100", None), True), (PostReceipt(None, "not_in_channel"), False)],
-)
-async def test_sharing_a_result_records_where_it_went(
-    service: AssessmentService, sessions: async_sessionmaker[AsyncSession], receipt: PostReceipt, posted: bool
-) -> None:
-    """The service posts the result through its channel once and stores the ts or Slack's reason."""
-    completed = await _complete(service)
-    channel = RecordingChannel(receipt)
-    shared = await service.share_result(completed, channel)
-    assert shared == ResultShared(completed, receipt.error)
-    assert shared.posted is posted
-    assert channel.posted == [completed]
-    async with sessions() as session:
-        stored = await session.get(Result, completed.result_id)
-        assert stored is not None
-        assert (stored.posted_ts, stored.post_error) == (receipt.ts, receipt.error)

@@ -7,6 +7,7 @@ from typing import get_args
 from bot.services.outcomes import (
     AlreadyChosen,
     AlreadyComplete,
+    AlreadyPosted,
     AlreadyRecorded,
     AssessmentGone,
     ChooseModel,
@@ -16,6 +17,8 @@ from bot.services.outcomes import (
     Notice,
     NotYours,
     Paused,
+    PostStatus,
+    PostStillQueued,
     QuestionShown,
     Replaced,
     Reply,
@@ -27,7 +30,7 @@ from bot.services.outcomes import (
 from bot.slack.render import render_reply
 from flows.engine import score_assessment, tailored_next_steps
 from flows.loader import load_flows
-from playground.slack_api import all_text
+from playground.slack_api import all_text, button
 
 FLOW = load_flows()["google"]
 
@@ -35,11 +38,13 @@ FLOW = load_flows()["google"]
 def _examples() -> list[Reply]:
     question = QuestionShown(FLOW, 1, 0, FLOW.questions[0], None, 1, 0, 9, True)
     score = score_assessment(FLOW, {})
-    completed = Completed(FLOW, 1, 1, "U1", "C1", score, tailored_next_steps(FLOW, score))
+    completed = Completed(FLOW, 1, 1, "U1", "C1", score, tailored_next_steps(FLOW, score), outbox_id=7)
     return [
         question,
-        ResultShared(completed),
-        ResultShared(completed, "not_in_channel"),
+        ResultShared(completed, PostStatus.POSTED),
+        ResultShared(completed, PostStatus.QUEUED, "ratelimited"),
+        ResultShared(completed, PostStatus.FAILED, "not_in_channel"),
+        ResultShared(completed, PostStatus.FAILED_TOLD, "not_in_channel"),
         ChooseModel([FLOW], unknown="cmmi"),
         ResumeOrRestart(question, FLOW),
         Paused(FLOW, 1, 9),
@@ -52,6 +57,8 @@ def _examples() -> list[Reply]:
         AlreadyChosen(),
         AlreadyRecorded(),
         FlowRemoved("old"),
+        AlreadyPosted(),
+        PostStillQueued(),
         NothingInProgress(),
         Stale(),
     ]
@@ -81,15 +88,23 @@ def test_only_dead_ends_replace_the_clicked_message() -> None:
         "AlreadyComplete",
         "Replaced",
         "AlreadyChosen",
+        "AlreadyPosted",
     }
 
 
 def test_a_shared_result_says_whether_it_reached_the_channel() -> None:
     """Posted: 'Done!' and where it went; not posted: why, how to fix it, and the result itself."""
     score = score_assessment(FLOW, {})
-    completed = Completed(FLOW, 1, 1, "U1", "C1", score, tailored_next_steps(FLOW, score))
-    assert "posted in this channel" in all_text(render_reply(ResultShared(completed)).message)
-    failed = all_text(render_reply(ResultShared(completed, "not_in_channel")).message)
-    assert "couldn't post your result" in failed
-    assert "/invite @maturity-bot" in failed
-    assert "Level 0" in failed
+    completed = Completed(FLOW, 1, 1, "U1", "C1", score, tailored_next_steps(FLOW, score), outbox_id=7)
+    posted = render_reply(ResultShared(completed, PostStatus.POSTED)).message
+    assert "posted in this channel" in all_text(posted)
+    queued = all_text(render_reply(ResultShared(completed, PostStatus.QUEUED, "ratelimited")).message)
+    assert "will appear in this channel shortly" in queued
+    assert "couldn't" not in queued  # a post whose fate is open is not reported as failed
+    failed = render_reply(ResultShared(completed, PostStatus.FAILED, "not_in_channel")).message
+    assert "couldn't post your result" in all_text(failed)
+    assert "/invite @maturity-bot" in all_text(failed)
+    assert "Level 0" in all_text(failed)
+    assert button(failed, "Post again")["value"] == "7"
+    told = all_text(render_reply(ResultShared(completed, PostStatus.FAILED_TOLD, "not_in_channel")).message)
+    assert "couldn't post" not in told  # told once, elsewhere

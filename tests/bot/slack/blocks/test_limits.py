@@ -16,6 +16,7 @@ from bot.services.outcomes import (
     Notice,
     NotYours,
     Paused,
+    PostStatus,
     QuestionNote,
     QuestionShown,
     ResumeOrRestart,
@@ -71,9 +72,8 @@ def _worst(q: Question) -> Option:
 
 def _result(flow: Flow, answers: Answers, steps_limit: int = 8) -> Completed:
     score = score_assessment(flow, answers)
-    return Completed(
-        flow, BIG_ID, BIG_ID, USER, CHANNEL, score, tailored_next_steps(flow, score, limit=steps_limit)
-    )
+    steps = tailored_next_steps(flow, score, limit=steps_limit)
+    return Completed(flow, BIG_ID, BIG_ID, USER, CHANNEL, score, steps, outbox_id=BIG_ID)
 
 
 def _every_category_missed(flow: Flow) -> Completed:
@@ -162,8 +162,8 @@ def test_result_messages_are_within_limits(flow_id: str) -> None:
     flow = FLOWS[flow_id]
     for view in _results(flow):
         assert_within_slack_limits(build_result_message(view))
-        assert_within_slack_limits(build_completed_note(view, posted=True))
-        assert_within_slack_limits(build_completed_note(view, posted=False))
+        for status in PostStatus:
+            assert_within_slack_limits(build_completed_note(view, status))
         for error in [*POST_ERRORS, "some_new_error_<&>"]:
             assert_within_slack_limits(build_post_failed_message(view, error))
 

@@ -12,9 +12,12 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.runtime.background import Background
+from bot.runtime.dispatcher import Dispatcher
 from bot.services.assessments import AssessmentService
+from bot.services.outbox import OutboxService
 from bot.slack.deps import CONTEXT_KEY, Deps
 from bot.slack.messenger import Messenger, build_web_client
+from bot.slack.outbox import SlackOutbox
 from flows.loader import load_flows
 from playground.slack_api import BOT_TOKEN, SlackDouble
 
@@ -25,10 +28,25 @@ FLOWS = load_flows()
 async def deps(engine: AsyncEngine, double: SlackDouble) -> AsyncIterator[Deps]:
     """What the wiring builds at start-up, pointed at the test database and the double."""
     async with aiohttp.ClientSession() as http:
-        background = Background()
-        messenger = Messenger(build_web_client(BOT_TOKEN, double.api_url, http), http)
-        yield Deps(AssessmentService(engine, FLOWS), messenger, background)
-        await background.drain()
+        deps = build_deps(engine, double, http)
+        assert isinstance(deps.posts, Dispatcher)
+        deps.posts.start()
+        yield deps
+        assert isinstance(deps.tasks, Background)
+        await deps.tasks.drain()
+        await deps.posts.stop()
+
+
+def build_deps(engine: AsyncEngine, double: SlackDouble, http: aiohttp.ClientSession) -> Deps:
+    """Deps as bot/runtime/wiring.py builds them (the dispatcher not yet started)."""
+    messenger = Messenger(
+        build_web_client(BOT_TOKEN, double.api_url, http),
+        http,
+        build_web_client(BOT_TOKEN, double.api_url, http, retries=False),
+    )
+    outbox = OutboxService(engine, FLOWS)
+    dispatcher = Dispatcher(outbox, SlackOutbox(messenger))
+    return Deps(AssessmentService(engine, FLOWS), outbox, dispatcher, messenger, Background())
 
 
 def new_ack() -> AsyncAck:

@@ -7,13 +7,11 @@ from pathlib import Path
 import aiohttp
 
 from bot.runtime.background import Background
-from bot.services.assessments import AssessmentService
 from bot.slack.deps import Deps
 from bot.slack.listeners.commands import ROUTES, SUBCOMMANDS, handle_maturity_command, run_help
-from bot.slack.messenger import Messenger, build_web_client
 from models.db import create_engine
-from playground.slack_api import BOT_TOKEN, SlackDouble, all_text, buttons
-from tests.bot.slack.listeners.conftest import FLOWS, command_payload, context_with, new_ack
+from playground.slack_api import SlackDouble, all_text, buttons
+from tests.bot.slack.listeners.conftest import build_deps, command_payload, context_with, new_ack
 
 
 async def test_start_acks_at_once_then_sends_the_first_question(deps: Deps, double: SlackDouble) -> None:
@@ -67,13 +65,12 @@ async def test_our_own_failure_gets_an_apology(double: SlackDouble, tmp_path: Pa
     """When the service fails (here: a database without tables), the person gets an apology."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     async with aiohttp.ClientSession() as http:
-        background = Background()
-        messenger = Messenger(build_web_client(BOT_TOKEN, double.api_url, http), http)
-        deps = Deps(AssessmentService(engine, FLOWS), messenger, background)
+        deps = build_deps(engine, double, http)
         payload = command_payload("start google", double.response_url("f"))
         await handle_maturity_command(ack=new_ack(), command=payload, context=context_with(deps))
         reply = await double.wait_for_reply("f")
-        await background.drain()
+        assert isinstance(deps.tasks, Background)
+        await deps.tasks.drain()
     await engine.dispose()
     assert "Sorry, something went wrong on my side" in all_text(reply)
     assert buttons(reply) == []

@@ -1,0 +1,245 @@
+"""The outbox use cases: queue what must reach Slack with the change that causes it, then deliver it.
+
+A result is queued in the same transaction that stores it (see ``AssessmentService.answer``), so a
+crash can delay it but never lose it. A dispatcher (bot/runtime/dispatcher.py) leases due
+messages, hands each to an :class:`OutboxSender` (the Slack edge renders and posts it) and settles
+it here: sent, due again later (Retry-After, backoff) or failed for good, in which case the person
+is told exactly once (``claim_notification``) and can queue it again (``repost``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.services.outcomes import (
+    AlreadyPosted,
+    AssessmentGone,
+    Completed,
+    NotYours,
+    PostStillQueued,
+    Who,
+)
+from bot.services.ports import Delivered, DeliveryOutcome, RetryLater, Undeliverable
+from flows.engine import CategoryResult, Score
+from flows.schema import Flow
+from models import outbox as repo
+from models import results as results_repo
+from models.tables import OutboxStatus, utcnow
+
+logger = logging.getLogger(__name__)
+
+RESULT = repo.RESULT_KIND
+LEASE = timedelta(seconds=60)  # longer than one post can take with its timeouts
+MAX_ATTEMPTS = 10  # with the backoff below: about 13 minutes of trying before giving up
+MAX_BACKOFF = 300.0
+RETRIES_EXHAUSTED = "retries_exhausted"
+FLOW_REMOVED = "flow_removed"
+
+
+class DeliveryState(StrEnum):
+    SENT = "sent"
+    PENDING = "pending"  # queued, or due again later
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Where a queued message stands after a delivery attempt (or a look at it)."""
+
+    item_id: int
+    state: DeliveryState
+    error: str | None = None
+    available_at: datetime | None = None  # when it is due again, while pending
+
+
+@dataclass(frozen=True)
+class QueuedResult:
+    """A leased message about a completed result: what to post, where, and how often it was tried."""
+
+    item_id: int
+    team_id: str
+    channel_id: str
+    user_id: str | None
+    attempts: int
+    completed: Completed | None  # None when its model is no longer installed
+    error: str | None = None
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the next try: 1 s after the first, doubling, capped, with jitter so instances
+    spread out (a blip is retried at once; an outage is not hammered)."""
+    return min(MAX_BACKOFF, 2.0 ** (attempts - 1)) * random.uniform(0.8, 1.2)
+
+
+def result_payload(completed: Completed) -> dict[str, Any]:
+    """The domain data of a result to post (no Slack markup: the edge renders it on delivery)."""
+    return {
+        "flow_id": completed.flow.id,
+        "assessment_id": completed.assessment_id,
+        "result_id": completed.result_id,
+        "user_id": completed.user_id,
+        "channel_id": completed.channel_id,
+        "score": asdict(completed.score),
+        "steps": list(completed.steps),
+    }
+
+
+def completed_from_payload(payload: dict[str, Any], flows: dict[str, Flow], item_id: int) -> Completed | None:
+    flow = flows.get(str(payload.get("flow_id")))
+    if flow is None:
+        return None
+    score = payload["score"]
+    categories = tuple(
+        CategoryResult(c["category_id"], int(c["level"]), float(c["score"]), tuple(c["missed"]))
+        for c in score["categories"]
+    )
+    return Completed(
+        flow,
+        int(payload["assessment_id"]),
+        int(payload["result_id"]),
+        str(payload["user_id"]),
+        str(payload["channel_id"]),
+        Score(int(score["level"]), float(score["score"]), categories),
+        [str(step) for step in payload["steps"]],
+        outbox_id=item_id,
+    )
+
+
+async def queue_result(conn: AsyncConnection, team_id: str, completed: Completed, *, delay: float) -> int:
+    """Queue the channel post of a result in the caller's transaction; returns the outbox id.
+
+    ``delay`` keeps dispatchers off it while the click that completed the assessment delivers it
+    itself (and so can tell the person how it went); if that click's process dies, a dispatcher
+    takes it once the delay is over.
+    """
+    return await repo.enqueue(
+        conn,
+        kind=RESULT,
+        dedupe_key=f"{RESULT}:{completed.result_id}",
+        team_id=team_id,
+        channel_id=completed.channel_id,
+        user_id=completed.user_id,
+        ref_id=completed.result_id,
+        payload=result_payload(completed),
+        available_at=utcnow() + timedelta(seconds=delay),
+    )
+
+
+class OutboxService:
+    def __init__(self, db: AsyncEngine, flows: dict[str, Flow]):
+        self.db = db
+        self.flows = flows
+
+    def _queued(self, row: repo.OutboxRow) -> QueuedResult:
+        completed = completed_from_payload(row.payload, self.flows, row.id) if row.kind == RESULT else None
+        return QueuedResult(
+            row.id,
+            row.slack_team_id,
+            row.slack_channel_id,
+            row.slack_user_id,
+            row.attempts,
+            completed,
+            row.error,
+        )
+
+    async def claim_due(self, owner: str, limit: int) -> list[QueuedResult]:
+        """Lease up to ``limit`` due messages for ``owner``."""
+        now = utcnow()
+        async with self.db.begin() as conn:
+            rows = await repo.claim_due(conn, owner, now, now + LEASE, limit)
+        return [self._queued(row) for row in rows]
+
+    async def claim(self, item_id: int, owner: str) -> QueuedResult | None:
+        """Lease one pending message now, due or not; None when it is leased elsewhere or settled."""
+        now = utcnow()
+        async with self.db.begin() as conn:
+            row = await repo.claim(conn, item_id, owner, now, now + LEASE)
+        return self._queued(row) if row else None
+
+    async def settle(self, message: QueuedResult, owner: str, outcome: DeliveryOutcome) -> Settled:
+        """Record what became of a delivery attempt; a result's row learns its ts or its error too."""
+        item = message.item_id
+        async with self.db.begin() as conn:
+            match outcome:
+                case Delivered(ts=ts):
+                    await repo.mark_sent(conn, item, owner, ts)
+                    settled = Settled(item, DeliveryState.SENT)
+                    await self._record(conn, message, ts, None)
+                case RetryLater(error=error, after=after) if message.attempts < MAX_ATTEMPTS:
+                    due = utcnow() + timedelta(
+                        seconds=after if after is not None else backoff(message.attempts)
+                    )
+                    await repo.reschedule(conn, item, owner, due, error[:100])
+                    settled = Settled(item, DeliveryState.PENDING, error, due)
+                case RetryLater(error=error):
+                    final = f"{RETRIES_EXHAUSTED}:{error}"[:100]
+                    await repo.mark_failed(conn, item, owner, final)
+                    settled = Settled(item, DeliveryState.FAILED, final)
+                    await self._record(conn, message, None, final)
+                case Undeliverable(error=error):
+                    await repo.mark_failed(conn, item, owner, error)
+                    settled = Settled(item, DeliveryState.FAILED, error[:100])
+                    await self._record(conn, message, None, error[:100])
+        level = logging.WARNING if settled.state is DeliveryState.FAILED else logging.INFO
+        logger.log(
+            level,
+            f"outbox_{settled.state.value}",
+            extra={"item": item, "attempt": message.attempts, "error": settled.error},
+        )
+        return settled
+
+    @staticmethod
+    async def _record(
+        conn: AsyncConnection, message: QueuedResult, ts: str | None, error: str | None
+    ) -> None:
+        if message.completed is not None:
+            await results_repo.record_post(conn, message.completed.result_id, ts, error)
+
+    async def hand_back(self, message: QueuedResult, owner: str) -> None:
+        """Return a leased message to the queue, due now (shutdown with a delivery in flight)."""
+        async with self.db.begin() as conn:
+            await repo.reschedule(conn, message.item_id, owner, utcnow(), message.error)
+        logger.info("outbox_handed_back", extra={"item": message.item_id})
+
+    async def state(self, item_id: int) -> Settled:
+        async with self.db.connect() as conn:
+            row = await repo.get(conn, item_id)
+        if row is None:
+            return Settled(item_id, DeliveryState.FAILED, "missing")
+        return Settled(item_id, DeliveryState(row.status), row.error, row.available_at)
+
+    async def next_due(self) -> datetime | None:
+        async with self.db.connect() as conn:
+            return await repo.next_due(conn)
+
+    async def claim_notification(self, item_id: int) -> bool:
+        """True for exactly one caller per final failure: the one that tells the person."""
+        async with self.db.begin() as conn:
+            return await repo.claim_notification(conn, item_id)
+
+    async def repost(
+        self, who: Who, item_id: int
+    ) -> Completed | AssessmentGone | NotYours | AlreadyPosted | PostStillQueued:
+        """ "Post again": queue a failed result once more, for the person it belongs to."""
+        async with self.db.begin() as conn:
+            row = await repo.get(conn, item_id)
+            if row is None or row.slack_team_id != who.team_id or row.kind != RESULT:
+                return AssessmentGone()
+            if row.slack_user_id != who.user_id:
+                return NotYours(row.slack_user_id)
+            if row.status == OutboxStatus.SENT:
+                return AlreadyPosted()
+            if not await repo.requeue(conn, item_id):
+                return PostStillQueued()
+        completed = completed_from_payload(row.payload, self.flows, row.id)
+        if completed is None:
+            return AssessmentGone()
+        logger.info("outbox_requeued", extra={"item": item_id})
+        return completed

@@ -1,0 +1,67 @@
+"""Delivering queued messages to Slack: render each by kind, post it once, say what became of it.
+
+The dispatcher (bot/runtime/dispatcher.py) calls this for every leased message; retries, backoff
+and leases are the outbox service's business, so posts here are tried once, never slept through.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.services.outbox import FLOW_REMOVED, QueuedResult
+from bot.services.ports import Delivered, DeliveryOutcome, RetryLater, Undeliverable
+from bot.slack.blocks.result import build_post_failed_message, build_result_message
+from bot.slack.messenger import CONNECTION_ERROR, TIMEOUT, UNREADABLE, Messenger, Sent
+
+logger = logging.getLogger(__name__)
+
+# Errors that trying again may fix; anything else Slack says is final (not_in_channel,
+# channel_not_found, is_archived, invalid_blocks, msg_too_long, invalid_auth, token_revoked, ...).
+TRANSIENT = {
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "team_added_to_org",
+    CONNECTION_ERROR,
+    TIMEOUT,
+    UNREADABLE,
+}
+
+
+def classify(sent: Sent) -> DeliveryOutcome:
+    """What a post's answer means for the outbox: delivered, worth another try, or final."""
+    if sent.error is None:
+        return Delivered(sent.ts)
+    if sent.status == 429 or (sent.status is not None and sent.status >= 500) or sent.error in TRANSIENT:
+        return RetryLater(sent.error, sent.retry_after)
+    return Undeliverable(sent.error)
+
+
+class SlackOutbox:
+    """The outbox's sender in Slack: results to their channel, failures to the person."""
+
+    def __init__(self, messenger: Messenger):
+        self.messenger = messenger
+
+    async def send(self, message: QueuedResult) -> DeliveryOutcome:
+        if message.completed is None:
+            return Undeliverable(FLOW_REMOVED)
+        sent = await self.messenger.post_message(
+            message.channel_id, build_result_message(message.completed), retry=False
+        )
+        return classify(sent)
+
+    async def notify_undelivered(self, message: QueuedResult, error: str) -> None:
+        """Tell the person their result could not be posted: ephemeral in the channel, else by DM."""
+        if message.completed is None or message.user_id is None:
+            return
+        body = build_post_failed_message(message.completed, error)
+        sent = await self.messenger.post_ephemeral(message.channel_id, message.user_id, body)
+        if sent.error is not None:
+            # Often the very reason the post failed (archived, not a member) rules out an ephemeral
+            # there too; the person's DM with the app always works.
+            sent = await self.messenger.post_message(message.user_id, body)
+        if sent.error is not None:
+            logger.warning("undelivered_notice_failed", extra={"item": message.item_id, "error": sent.error})

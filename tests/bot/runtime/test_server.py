@@ -1,0 +1,57 @@
+"""Reading a request body as Slack sends it: forms, interaction payloads and Events API JSON."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import pytest
+
+from bot.runtime.server import MAX_FORM_FIELDS, Unreadable, parse_slack_body
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_a_slash_command_form_is_read_into_its_fields() -> None:
+    """A slash command's form fields come back as a flat dict of strings."""
+    raw = urlencode({"command": "/maturity", "text": "start google", "user_id": "U1"}).encode()
+    assert parse_slack_body(raw, FORM) == {"command": "/maturity", "text": "start google", "user_id": "U1"}
+
+
+def test_a_command_mentioning_payload_stays_a_command() -> None:
+    """`/maturity start payload` is a form without a payload field, not an empty interaction (bolt 1.30)."""
+    raw = urlencode({"command": "/maturity", "text": "start payload"}).encode()
+    assert parse_slack_body(raw, FORM) == {"command": "/maturity", "text": "start payload"}
+
+
+def test_an_interaction_payload_and_an_event_are_read_as_json() -> None:
+    """A form's `payload` field and a JSON body (by type, or by a leading brace) are decoded."""
+    click = {"type": "block_actions", "actions": [{"action_id": "pause"}]}
+    assert parse_slack_body(urlencode({"payload": json.dumps(click)}).encode(), FORM) == click
+    event = {"type": "event_callback", "event": {"type": "app_home_opened", "user": "U1"}}
+    assert parse_slack_body(json.dumps(event).encode(), "application/json") == event
+    assert parse_slack_body(json.dumps(event).encode(), FORM) == event
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "reason"),
+    [
+        (b"text=\xff", FORM, "body is not UTF-8"),
+        (b"text=%FF", FORM, "not a readable form"),
+        (b"", FORM, "empty body"),
+        (b"payload=null", FORM, "body is not an object"),
+        (b"payload=%5B1%5D", FORM, "body is not an object"),
+        (b"payload=%7Bbroken", FORM, "not valid JSON"),
+        (b"[" * 100_000, "application/json", "JSON nested too deeply"),
+        (b"payload=" + b"[" * 100_000, FORM, "JSON nested too deeply"),
+        (b"1e999999", "application/json", "body is not an object"),
+        (b"9" * 5000, "application/json", "not valid JSON"),
+        (b"&".join(b"f%d=1" % i for i in range(MAX_FORM_FIELDS + 1)), FORM, "not a readable form"),
+    ],
+)
+def test_bodies_slack_would_not_send_are_unreadable_with_a_reason(
+    raw: bytes, content_type: str, reason: str
+) -> None:
+    """Bad bytes, bad JSON, deep nesting, huge numbers, too many fields and non-objects each have a reason."""
+    with pytest.raises(Unreadable, match=f"^{reason}$"):
+        parse_slack_body(raw, content_type)
