@@ -1,0 +1,129 @@
+"""The outbox dispatcher with the real sender and the Slack double: shared work, stops, retries."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.runtime.dispatcher import Dispatcher
+from bot.services.assessments import AssessmentService
+from bot.services.outbox import OutboxService, QueuedResult
+from bot.services.outcomes import Completed, QuestionShown, Who
+from bot.services.ports import DeliveryOutcome
+from bot.slack.messenger import Messenger, build_web_client
+from bot.slack.outbox import SlackOutbox
+from flows.loader import load_flows
+from models import outbox as repo
+from models.tables import OutboxMessage
+from playground.slack_api import BOT_TOKEN, Scripted, SlackDouble, all_text
+
+FLOWS = load_flows()
+
+
+@pytest.fixture
+async def sender(double: SlackDouble) -> AsyncIterator[SlackOutbox]:
+    async with aiohttp.ClientSession() as http:
+        yield SlackOutbox(
+            Messenger(build_web_client(BOT_TOKEN, double.api_url, http), http, build_web_client(
+                BOT_TOKEN, double.api_url, http, retries=False
+            ))
+        )  # fmt: skip
+
+
+async def _complete(engine: AsyncEngine, user: str, channel: str = "C111", grace: float = 0.0) -> Completed:
+    service = AssessmentService(engine, FLOWS, click_grace=grace)
+    who = Who("T111", channel, user)
+    outcome: object = await service.start(who, "google")
+    while isinstance(outcome, QuestionShown):
+        q = outcome.question
+        outcome = await service.answer(who, outcome.assessment_id, outcome.revision, q.id, q.best_option.id)
+    assert isinstance(outcome, Completed)
+    return outcome
+
+
+async def _statuses(engine: AsyncEngine) -> list[str]:
+    async with AsyncSession(engine) as session:
+        return list((await session.execute(select(OutboxMessage.status))).scalars())
+
+
+async def test_two_dispatchers_share_the_queue_and_post_each_result_once(
+    engine: AsyncEngine, sender: SlackOutbox, double: SlackDouble
+) -> None:
+    """Two instances' dispatchers on one database deliver twelve queued results, each exactly once."""
+    double.add_channel("C333", "results-a")
+    double.add_channel("C444", "results-b")
+    for n in range(12):
+        await _complete(engine, f"U{n:03d}", channel="C333" if n % 2 else "C444")
+    first = Dispatcher(OutboxService(engine, FLOWS), sender, poll=0.1, concurrency=2)
+    second = Dispatcher(OutboxService(engine, FLOWS), sender, poll=0.1, concurrency=2)
+    first.start()
+    second.start()
+    try:
+        await double.wait_until(
+            lambda: len(double.messages("C333")) + len(double.messages("C444")) == 12, timeout=30
+        )
+        await asyncio.sleep(0.5)  # time for a duplicate to show up, if there were one
+    finally:
+        await first.stop()
+        await second.stop()
+    posted = [all_text(m) for m in double.messages("C333") + double.messages("C444")]
+    assert len(posted) == 12
+    assert sorted(next(w for w in t.split() if w.startswith("<@U")) for t in posted) == sorted(
+        {f"<@U{n:03d}>" for n in range(12)}
+    )
+    assert await _statuses(engine) == ["sent"] * 12
+
+
+async def test_a_rate_limited_channel_is_retried_after_retry_after(
+    engine: AsyncEngine, sender: SlackOutbox, double: SlackDouble
+) -> None:
+    """A 429 with Retry-After reschedules the post; the dispatcher posts it when due, once."""
+    await _complete(engine, "U001")
+    double.script("chat.postMessage", Scripted(retry_after=1))
+    dispatcher = Dispatcher(OutboxService(engine, FLOWS), sender, poll=0.1)
+    dispatcher.start()
+    try:
+        await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)
+    finally:
+        await dispatcher.stop()
+    assert len(double.api_calls("chat.postMessage")) == 2
+    assert await _statuses(engine) == ["sent"]
+
+
+class SilentSlack:
+    """A sender whose Slack never answers (a hung connection), to catch a delivery in flight."""
+
+    async def send(self, message: QueuedResult) -> DeliveryOutcome:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def notify_undelivered(self, message: QueuedResult, error: str) -> None:
+        raise AssertionError("nothing fails here")
+
+
+async def test_stop_hands_back_a_post_still_in_flight(engine: AsyncEngine) -> None:
+    """A post still waiting on Slack when the grace period ends is handed back, due now, not left leased."""
+    completed = await _complete(engine, "U001")
+    dispatcher = Dispatcher(OutboxService(engine, FLOWS), SilentSlack(), poll=0.05)
+    dispatcher.start()
+    for _ in range(100):
+        row = await _row(engine, completed.outbox_id)
+        if row.lease_owner is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert row.lease_owner == dispatcher.owner
+    await dispatcher.stop(grace=0.2)
+    row = await _row(engine, completed.outbox_id)
+    assert (row.status, row.lease_owner, row.lease_expires_at) == ("pending", None, None)
+
+
+async def _row(engine: AsyncEngine, item_id: int) -> repo.OutboxRow:
+    async with engine.connect() as conn:
+        row = await repo.get(conn, item_id)
+    assert row is not None
+    return row
