@@ -54,6 +54,9 @@ class Scripted:
     status: int = 200
     retry_after: int | None = None
     times: int = 1
+    # Answer normally, but only after this many seconds (Slack accepting a post slowly); the call
+    # is carried out even if the caller has given up by then, as Slack's would be.
+    slow: float | None = None
 
 
 @dataclass
@@ -221,10 +224,16 @@ class SlackDouble(ResponseUrls, SocketMode):
             scripted.times -= 1
             if scripted.times <= 0:
                 queue.pop(0)
+            if scripted.slow is not None:
+                await asyncio.sleep(scripted.slow)
+                return self._answer(method, params, token, json_body)
             headers = {"Retry-After": str(scripted.retry_after)} if scripted.retry_after is not None else {}
             status = 429 if scripted.retry_after is not None else scripted.status
             body = {"ok": False, "error": scripted.error or "ratelimited"}
             return web.json_response(body, status=status, headers=headers)
+        return self._answer(method, params, token, json_body)
+
+    def _answer(self, method: str, params: dict[str, Any], token: str, json_body: bool) -> web.Response:
         if not token:
             return web.json_response({"ok": False, "error": "not_authed"})
         if token != BOT_TOKEN:

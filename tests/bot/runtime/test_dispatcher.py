@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.runtime.dispatcher import Dispatcher
 from bot.services.assessments import AssessmentService
-from bot.services.outbox import OutboxService, QueuedResult
+from bot.services.outbox import DeliveryState, OutboxService, QueuedResult
 from bot.services.outcomes import Completed, QuestionShown, Who
 from bot.services.ports import DeliveryOutcome
 from bot.slack.messenger import Messenger, build_web_client
@@ -127,3 +127,22 @@ async def _row(engine: AsyncEngine, item_id: int) -> repo.OutboxRow:
         row = await repo.get(conn, item_id)
     assert row is not None
     return row
+
+
+async def test_a_post_that_times_out_is_retried_not_reported_failed(
+    engine: AsyncEngine, double: SlackDouble
+) -> None:
+    """Slack accepting a post after our timeout: the post is tried again (at-least-once), never failed."""
+    completed = await _complete(engine, "U001")
+    double.script("chat.postMessage", Scripted(slow=1.0))
+    # A read timeout shorter than Slack's slow answer; production's is 15 s.
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=2, sock_read=0.3)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        once = build_web_client(BOT_TOKEN, double.api_url, http, retries=False)
+        sender = SlackOutbox(Messenger(build_web_client(BOT_TOKEN, double.api_url, http), http, once))
+        dispatcher = Dispatcher(OutboxService(engine, FLOWS), sender, poll=0.1, click_wait=5.0)
+        settled = await dispatcher.deliver_now(completed.outbox_id)
+        await dispatcher.stop()
+    assert settled.state is DeliveryState.SENT
+    assert len(double.api_calls("chat.postMessage")) == 2
+    await double.wait_until(lambda: len(double.messages("C111")) == 2, timeout=5)  # the slow one landed too
