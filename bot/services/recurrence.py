@@ -44,8 +44,24 @@ class Rhythm:
         return timedelta(days=7 if self.period is Period.WEEKLY else 28)
 
 
+class RhythmPart(StrEnum):
+    """Which part of a schedule could not be read (the Slack edge words the reply)."""
+
+    SHAPE = "shape"  # not `weekly <day> <time>` / `monthly <day> <time>`
+    PERIOD = "period"
+    WEEKDAY = "weekday"
+    MONTH_DAY = "month_day"
+    TIME = "time"
+    ZONE = "zone"
+
+
 class RhythmError(ValueError):
-    """Arguments that do not describe a rhythm; the message says which part and why."""
+    """Arguments that do not describe a rhythm: which part, and what was given for it."""
+
+    def __init__(self, part: RhythmPart, given: str = ""):
+        super().__init__(f"{part.value}: {given[:40]!r}")
+        self.part = part
+        self.given = given[:40]
 
 
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$")
@@ -55,16 +71,16 @@ def parse_time(text: str) -> time:
     """`09:00`, `9:30`, `17:05`, `9am`, `5:30pm`, `12am` (midnight), `12pm` (noon)."""
     found = _TIME.match(text.strip().lower())
     if not found:
-        raise RhythmError(f"`{text[:20]}` is not a time like 09:00, 17:30, 9am or 5:30pm")
+        raise RhythmError(RhythmPart.TIME, text)
     hour, minute, half = int(found[1]), int(found[2] or 0), found[3]
     if half is not None:
         if not 1 <= hour <= 12:
-            raise RhythmError(f"`{text[:20]}`: with am/pm the hour is 1 to 12")
+            raise RhythmError(RhythmPart.TIME, text)
         hour = hour % 12 + (12 if half == "pm" else 0)
     elif found[2] is None:
-        raise RhythmError(f"`{text[:20]}` needs minutes or am/pm, like 09:00 or 9am")
+        raise RhythmError(RhythmPart.TIME, text)
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise RhythmError(f"`{text[:20]}` is not a time of day")
+        raise RhythmError(RhythmPart.TIME, text)
     return time(hour, minute)
 
 
@@ -73,14 +89,14 @@ def parse_weekday(text: str) -> int:
     word = text.strip().lower()
     matches = [n for n, name in enumerate(WEEKDAYS) if len(word) >= 3 and name.startswith(word)]
     if len(matches) != 1:
-        raise RhythmError(f"`{text[:20]}` is not a day of the week (mon, tue, wed, thu, fri, sat, sun)")
+        raise RhythmError(RhythmPart.WEEKDAY, text)
     return matches[0]
 
 
 def parse_month_day(text: str) -> int:
     word = text.strip().lower().removesuffix("st").removesuffix("nd").removesuffix("rd").removesuffix("th")
     if not word.isdigit() or not 1 <= int(word) <= MAX_MONTH_DAY:
-        raise RhythmError(f"`{text[:20]}` is not a day of the month from 1 to {MAX_MONTH_DAY}")
+        raise RhythmError(RhythmPart.MONTH_DAY, text)
     return int(word)
 
 
@@ -88,20 +104,20 @@ def check_zone(tz: str) -> str:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise RhythmError(f"`{tz[:40]}` is not a time zone I know") from None
+        raise RhythmError(RhythmPart.ZONE, tz) from None
     return tz
 
 
 def parse_rhythm(words: list[str], tz: str) -> Rhythm:
     """`weekly <day> <time>` or `monthly <1-28> <time>`, in the time zone ``tz``."""
     if len(words) != 3:
-        raise RhythmError("a schedule is `weekly <day> <time>` or `monthly <day 1-28> <time>`")
+        raise RhythmError(RhythmPart.SHAPE, " ".join(words))
     period = words[0].lower()
     if period == Period.WEEKLY:
         return Rhythm(Period.WEEKLY, parse_time(words[2]), check_zone(tz), weekday=parse_weekday(words[1]))
     if period == Period.MONTHLY:
         return Rhythm(Period.MONTHLY, parse_time(words[2]), check_zone(tz), day=parse_month_day(words[1]))
-    raise RhythmError(f"`{words[0][:20]}` is not weekly or monthly")
+    raise RhythmError(RhythmPart.PERIOD, words[0])
 
 
 def wall_clock_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
