@@ -1,10 +1,11 @@
-"""Command line: `python -m bot [serve | migrate | flows check [PATH...]]`."""
+"""Command line: `python -m bot [serve | migrate | checkins [--now T] | flows check [PATH...]]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -24,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=(
             "Settings come from the environment (or a .env file): SLACK_BOT_TOKEN, "
             "SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), DATABASE_URL, HOST, PORT, FLOWS_DIR, "
-            "SLACK_API_URL, LOG_LEVEL, MIGRATE_ON_START, RESULT_POST_WAIT."
+            "SLACK_API_URL, LOG_LEVEL, MIGRATE_ON_START, RESULT_POST_WAIT, CHECKINS_IN_PROCESS."
         ),
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -33,6 +34,19 @@ def _parser() -> argparse.ArgumentParser:
         help="run the bot (the default): HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set",
     )
     commands.add_parser("migrate", help="upgrade the database at $DATABASE_URL to the latest schema")
+    checkins = commands.add_parser(
+        "checkins",
+        help="post every check-in due now (for cron), deliver them, and exit",
+        description="Post every channel check-in due at --now (default: the current time) and exit. "
+        "Safe to run from cron beside the running bot: each check-in is posted once. Exit status 1 "
+        "when some could not be delivered (the reasons are printed).",
+    )
+    checkins.add_argument(
+        "--now",
+        type=_moment,
+        metavar="ISO-8601",
+        help="the moment to run for, e.g. 2026-12-07T09:00:00+01:00 (a time without zone is UTC)",
+    )
     flows = commands.add_parser("flows", help="work with flow files")
     flow_commands = flows.add_subparsers(dest="flows_command", metavar="ACTION", required=True)
     check = flow_commands.add_parser(
@@ -43,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="a flow file or a directory")
     return parser
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 moment: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _settings() -> Settings:
@@ -83,6 +105,35 @@ def _check_flows(paths: list[Path], settings: Settings) -> int:
     return 0
 
 
+def _load_flows_or_explain(settings: Settings) -> dict[str, Flow] | None:
+    try:
+        return load_flows([settings.flows_dir] if settings.flows_dir else [])
+    except FlowError as exc:
+        print("maturity-bot: refusing to start, a flow file is broken:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+
+
+def _run_checkins(settings: Settings, now: datetime | None) -> int:
+    if not settings.slack_bot_token:
+        print(
+            f"maturity-bot: missing SLACK_BOT_TOKEN (needed to post check-ins). {SETUP_HINT}", file=sys.stderr
+        )
+        return 2
+    flows = _load_flows_or_explain(settings)
+    if flows is None:
+        return 2
+    from bot.runtime.checkins_job import run_checkins
+
+    result = asyncio.run(run_checkins(settings, flows, now))
+    report = result.report
+    print(f"check-ins posted: {report.posted} (late: {report.late}), skipped: {report.skipped}")
+    for settled in result.undelivered:
+        print(f"not delivered: outbox item {settled.item_id}: {settled.state.value} ({settled.error})")
+    return 0 if result.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _settings()
@@ -98,17 +149,15 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings.database_url)
         print("Database upgraded to the latest schema.")
         return 0
+    if args.command == "checkins":
+        return _run_checkins(settings, args.now)
     missing = settings.missing_credentials()
     if missing:
         mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
         print(f"maturity-bot: missing {', '.join(missing)} (needed in {mode}). {SETUP_HINT}", file=sys.stderr)
         return 2
-    try:
-        flows = load_flows([settings.flows_dir] if settings.flows_dir else [])
-    except FlowError as exc:
-        print("maturity-bot: refusing to start, a flow file is broken:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+    flows = _load_flows_or_explain(settings)
+    if flows is None:
         return 2
     from bot.runtime.server import serve
 

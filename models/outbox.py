@@ -9,13 +9,13 @@ owner, so a dispatcher whose lease ran out cannot overwrite the work of the one 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, and_, or_, select, update
 
 from models.repository import Db, insert_for
-from models.tables import OutboxMessage, OutboxStatus, utcnow
+from models.tables import OutboxMessage, OutboxStatus, as_utc, utcnow
 
 outbox = cast(Table, OutboxMessage.__table__)
 
@@ -51,11 +51,6 @@ def _row(row: Row[Any]) -> OutboxRow:
         if values[name] is not None:
             values[name] = as_utc(values[name])
     return OutboxRow(**values)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without a zone; they were written in UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 async def enqueue(

@@ -24,6 +24,7 @@ from models.tables import (
     ResultCategory,
     Status,
     Workspace,
+    as_utc,
     utcnow,
 )
 
@@ -295,3 +296,32 @@ async def abandon(db: Db, assessment_id: int) -> bool:
         )
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult at run time; typed as Result
+
+
+@dataclass(frozen=True)
+class InProgress:
+    slack_user_id: str
+    flow_id: str
+    assessment_id: int
+    updated_at: datetime
+
+
+async def in_progress_in_channel(db: Db, channel_id: int) -> list[InProgress]:
+    """Assessments under way in a channel, with whose they are and when they last moved."""
+    rows = await db.execute(
+        select(people.c.slack_user_id, assessments.c.flow_id, assessments.c.id, assessments.c.updated_at)
+        .join(people, people.c.id == assessments.c.person_id)
+        .where(assessments.c.channel_id == channel_id, assessments.c.status == Status.IN_PROGRESS)
+        .order_by(assessments.c.updated_at)
+    )
+    return [InProgress(user, flow, assessment, as_utc(moved)) for user, flow, assessment, moved in rows.all()]
+
+
+async def channel_row_id(db: Db, team_id: str, channel_id: str) -> int | None:
+    """The database id of a Slack channel, if it has been seen."""
+    found = await db.scalar(
+        select(channels.c.id)
+        .join(workspaces, workspaces.c.id == channels.c.workspace_id)
+        .where(workspaces.c.slack_team_id == team_id, channels.c.slack_channel_id == channel_id)
+    )
+    return int(found) if found is not None else None

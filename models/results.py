@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from flows.engine import Score
 from models.outbox import RESULT_KIND, outbox
-from models.repository import Db, assessments, result_categories, results
-from models.tables import utcnow
+from models.repository import Db, assessments, people, result_categories, results
+from models.tables import as_utc, utcnow
 
 
 async def add_result(db: Db, assessment_id: int, score: Score) -> int:
@@ -98,3 +98,52 @@ async def latest_results(db: Db, person_id: int, channel_id: int, limit: int = 3
                    outbox_id=row[9])
         for row in rows
     ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    """One completed result in a channel, with whose it is (for the team's view)."""
+
+    slack_user_id: str
+    flow_id: str
+    completed_at: datetime
+    level: int
+    score: float
+    categories: tuple[tuple[str, int, float], ...]
+
+
+async def channel_results(db: Db, channel_id: int) -> list[MemberResult]:
+    """Every completed result in a channel, oldest first (the team view keeps each person's latest)."""
+    rows = (
+        await db.execute(
+            select(
+                results.c.id,
+                people.c.slack_user_id,
+                assessments.c.flow_id,
+                assessments.c.completed_at,
+                results.c.level,
+                results.c.score,
+            )
+            .join(results, results.c.assessment_id == assessments.c.id)
+            .join(people, people.c.id == assessments.c.person_id)
+            .where(assessments.c.channel_id == channel_id)
+            .order_by(assessments.c.completed_at, assessments.c.id)
+        )
+    ).all()
+    by_result: dict[int, list[tuple[str, int, float]]] = {row[0]: [] for row in rows}
+    if by_result:
+        categories = await db.execute(
+            select(
+                result_categories.c.result_id,
+                result_categories.c.category_id,
+                result_categories.c.level,
+                result_categories.c.score,
+            )
+            .where(result_categories.c.result_id.in_(list(by_result)))
+            .order_by(result_categories.c.result_id, result_categories.c.position)
+        )
+        for result_id, category_id, level, score in categories.all():
+            by_result[result_id].append((category_id, level, score))
+    return [
+        MemberResult(row[1], row[2], as_utc(row[3]), row[4], row[5], tuple(by_result[row[0]])) for row in rows
+    ]

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -35,6 +36,11 @@ NAMING = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without a zone; they were written in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 class Base(DeclarativeBase):
@@ -193,3 +199,47 @@ class OutboxMessage(Base):
     notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # person told of failure
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ScheduleStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"  # Slack refused a check-in for good (bot removed, channel archived); see reason
+    OFF = "off"  # turned off with `/maturity checkin off`; kept, so turning it on again is one command
+
+
+class Schedule(Base):
+    """A channel's check-in rhythm: weekly or monthly at a local time in an IANA zone."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ix_schedules_due", "status", "next_due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), unique=True)
+    period: Mapped[str] = mapped_column(String(10))  # weekly | monthly
+    weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday, for weekly
+    month_day: Mapped[int | None] = mapped_column(Integer)  # 1..28, for monthly
+    at_time: Mapped[str] = mapped_column(String(5))  # "HH:MM", wall-clock time in tz
+    tz: Mapped[str] = mapped_column(String(64))  # IANA name, from the person who set it
+    status: Mapped[str] = mapped_column(String(10), default=ScheduleStatus.ACTIVE)
+    paused_reason: Mapped[str | None] = mapped_column(String(100))
+    set_by_person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # The next occurrence to claim (UTC); claiming it moves it on, conditionally, so it happens once.
+    next_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CheckinRun(Base):
+    """One occurrence of a schedule, claimed once (the unique pair) and kept as history."""
+
+    __tablename__ = "checkin_runs"
+    __table_args__ = (UniqueConstraint("schedule_id", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)  # posted on catch-up after downtime
+    # What was posted (the team's levels among it), so the next check-in can say what changed.
+    snapshot: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

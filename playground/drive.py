@@ -26,9 +26,15 @@ async def command(slack: SlackClient, text: str, who: Person | None = None) -> M
     return await slack.double.wait_for_reply(key)
 
 
-async def click(slack: SlackClient, element: dict[str, Any], who: Person | None = None) -> Message:
+async def click(
+    slack: SlackClient,
+    element: dict[str, Any],
+    who: Person | None = None,
+    *,
+    in_channel_message: bool = False,
+) -> Message:
     """Click a button taken from a message, check the 200, and return the reply to that click."""
-    status, key = await slack.click(element, who)
+    status, key = await slack.click(element, who, in_channel_message=in_channel_message)
     if status != 200:
         raise AssertionError(f"click on {element.get('action_id')} answered HTTP {status}")
     return await slack.double.wait_for_reply(key)

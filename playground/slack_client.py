@@ -81,8 +81,15 @@ class SlackClient:
         return response.status, key
 
     def click_body(
-        self, button: dict[str, Any], who: Person | None = None, key: str | None = None
+        self,
+        button: dict[str, Any],
+        who: Person | None = None,
+        key: str | None = None,
+        *,
+        in_channel_message: bool = False,
     ) -> tuple[str, str]:
+        """A block_actions body for a click on ``button``: in an ephemeral message (a question), or in
+        a message the whole channel sees (``in_channel_message``: a check-in, a posted result)."""
         who = who or Person()
         key = key or self.new_key()
         payload = {
@@ -97,7 +104,7 @@ class SlackClient:
                 "type": "message",
                 "message_ts": "1700000000.000100",
                 "channel_id": who.channel_id,
-                "is_ephemeral": True,
+                "is_ephemeral": not in_channel_message,
             },
             "response_url": self.double.response_url(key),
             "actions": [
@@ -113,9 +120,11 @@ class SlackClient:
         }
         return urlencode({"payload": json.dumps(payload)}), key
 
-    async def click(self, button: dict[str, Any], who: Person | None = None) -> tuple[int, str]:
+    async def click(
+        self, button: dict[str, Any], who: Person | None = None, *, in_channel_message: bool = False
+    ) -> tuple[int, str]:
         """Click a button taken from a message the app sent; returns (status, response_url key)."""
-        body, key = self.click_body(button, who)
+        body, key = self.click_body(button, who, in_channel_message=in_channel_message)
         response = await self.post(body, "application/x-www-form-urlencoded")
         return response.status, key
 

@@ -20,7 +20,7 @@ def test_manifest_declares_the_command_interactivity_and_scopes(name: str) -> No
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == COMMAND
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "users:read"}
     socket = manifest["settings"]["socket_mode_enabled"]
     assert socket is (name == "manifest.socket-mode.yaml")
     if not socket:

@@ -16,18 +16,22 @@ import secrets
 import time
 from typing import Protocol
 
-from bot.services.outbox import DeliveryState, OutboxService, QueuedResult, Settled
+from bot.services.outbox import DeliveryState, OutboxService, QueuedMessage, Settled
 from bot.services.ports import DeliveryOutcome, RetryLater
 from bot.slack.failures import report_failure
 from models.tables import utcnow
 
 logger = logging.getLogger(__name__)
 
+# How long a delivery keeps trying to record its outcome: well inside the outbox's 60 s lease, so
+# no other dispatcher takes the message over while this one still knows it went out.
+SETTLE_PATIENCE = 45.0
+
 
 class Sender(Protocol):
-    async def send(self, message: QueuedResult) -> DeliveryOutcome: ...
+    async def send(self, message: QueuedMessage) -> DeliveryOutcome: ...
 
-    async def notify_undelivered(self, message: QueuedResult, error: str) -> None: ...
+    async def notify_undelivered(self, message: QueuedMessage, error: str) -> None: ...
 
 
 class Dispatcher:
@@ -51,7 +55,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
-        self._in_flight: dict[asyncio.Task[Settled | None], QueuedResult] = {}
+        self._in_flight: dict[asyncio.Task[Settled | None], QueuedMessage] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -128,24 +132,40 @@ class Dispatcher:
 
     # -- one delivery ----------------------------------------------------------------------------
 
-    async def _deliver(self, message: QueuedResult, *, notify: bool) -> Settled | None:
+    async def _deliver(self, message: QueuedMessage, *, notify: bool) -> Settled | None:
         """Send one leased message and settle it; on a final failure, tell the person (once)."""
         try:
             outcome = await self.sender.send(message)
         except Exception:  # a bug of ours while rendering or sending: retried, and logged
             logger.exception("outbox_send_failed", extra={"item": message.item_id})
             outcome = RetryLater("internal_error")
-        try:
-            settled = await self.outbox.settle(message, self.owner, outcome)
-        except Exception:
-            # The lease runs out and the message is delivered again: at-least-once, never lost.
-            logger.exception("outbox_settle_failed", extra={"item": message.item_id})
+        settled = await self._settle(message, outcome)
+        if settled is None:
             return None
         if notify and settled.state is DeliveryState.FAILED:
             await self._notify(message, settled)
         return settled
 
-    async def _notify(self, message: QueuedResult, settled: Settled) -> None:
+    async def _settle(self, message: QueuedMessage, outcome: DeliveryOutcome) -> Settled | None:
+        """Record the outcome, retrying while the database is away but the lease still holds.
+
+        This process knows what Slack answered; if it gave up at once, the lease would run out and
+        a delivered message would be delivered again. Only past the lease (the database away for
+        about a minute) is that left to happen: at-least-once, never lost.
+        """
+        deadline = time.monotonic() + SETTLE_PATIENCE
+        pause = 0.25
+        while True:
+            try:
+                return await self.outbox.settle(message, self.owner, outcome)
+            except Exception:
+                report_failure(logger, "outbox_settle_failed", {"item": message.item_id})
+                if time.monotonic() + pause >= deadline or self._stopping:
+                    return None
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    async def _notify(self, message: QueuedMessage, settled: Settled) -> None:
         try:
             if await self.outbox.claim_notification(message.item_id):
                 await self.sender.notify_undelivered(message, settled.error or "unknown_error")

@@ -28,6 +28,9 @@ class Settings(DatabaseSettings):
     # How long the click that completes an assessment waits for its result to reach the channel
     # before telling the person it is queued (it is posted as soon as Slack lets us either way).
     result_post_wait: float = Field(default=5.0, ge=0, le=60)
+    # Whether `python -m bot` runs the check-in scheduler itself (once a minute). Off when a cron
+    # job or platform scheduler runs `python -m bot checkins` instead (both at once is safe too).
+    checkins_in_process: bool = True
 
     @field_validator("slack_api_url")
     @classmethod

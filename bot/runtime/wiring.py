@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.runtime.app import create_app
 from bot.runtime.background import MAX_RUNNING, Background
 from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.scheduler import Scheduler
 from bot.runtime.settings import Settings
 from bot.services.assessments import AssessmentService
+from bot.services.checkins import CheckinService
 from bot.services.outbox import OutboxService
 from bot.slack.deps import Deps
 from bot.slack.failures import reporter
@@ -36,13 +38,16 @@ class Runtime:
     app: AsyncApp
     background: Background
     dispatcher: Dispatcher
+    scheduler: Scheduler | None  # None when cron runs the check-ins (CHECKINS_IN_PROCESS=0)
 
     @property
     def assessments(self) -> AssessmentService:
         return self.deps.assessments
 
     async def close(self) -> None:
-        # Clicks first (one may be delivering its own result), then the outbox, then the pools.
+        # No new check-ins, then clicks (one may be delivering its own result), then the outbox.
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         await self.background.drain()
         await self.dispatcher.stop()
         await self.http.close()
@@ -62,14 +67,18 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
     messenger = Messenger(client, reply_http, once)
     background = Background()
     outbox = OutboxService(engine, flows)
-    dispatcher = Dispatcher(outbox, SlackOutbox(messenger), click_wait=settings.result_post_wait)
+    dispatcher = Dispatcher(outbox, SlackOutbox(messenger, flows), click_wait=settings.result_post_wait)
     # Dispatchers leave a new result to its click a little longer than the click waits for it.
     assessments = AssessmentService(engine, flows, click_grace=settings.result_post_wait + 5)
-    deps = Deps(assessments, outbox, dispatcher, messenger, background)
+    checkins = CheckinService(engine, flows)
+    deps = Deps(assessments, checkins, outbox, dispatcher, messenger, background)
     app = create_app(settings, client, deps)
     dispatcher.start()
+    scheduler = Scheduler(checkins, dispatcher) if settings.checkins_in_process else None
+    if scheduler is not None:
+        scheduler.start()
     logger.info("runtime_ready", extra={"flows": sorted(flows), "socket_mode": settings.socket_mode})
-    return Runtime(settings, engine, http, reply_http, deps, app, background, dispatcher)
+    return Runtime(settings, engine, http, reply_http, deps, app, background, dispatcher, scheduler)
 
 
 # Timeouts count only time on the wire (connecting, then waiting for bytes), never time spent

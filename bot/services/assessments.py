@@ -303,7 +303,10 @@ class AssessmentService:
                 if actor is not None:
                     current = await repo.in_progress(conn, actor.person_id, actor.channel_id)
                 if current is None:
-                    return NothingInProgress()
+                    finished = actor is not None and bool(
+                        await results_repo.latest_results(conn, actor.person_id, actor.channel_id, limit=1)
+                    )
+                    return NothingInProgress(finished_one=finished)
                 assessment_id = current.id
             view = await repo.get_assessment(conn, assessment_id)
             refused = self._refuse(view, who)

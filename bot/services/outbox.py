@@ -18,6 +18,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.services.checkins import (
+    CHECKIN_KIND,
+    SCHEDULE_KIND,
+    CheckinPost,
+    ScheduleAnnouncement,
+    announcement_from_payload,
+    checkin_from_payload,
+)
 from bot.services.outcomes import (
     AlreadyPosted,
     AssessmentGone,
@@ -31,7 +39,8 @@ from flows.engine import CategoryResult, Score
 from flows.schema import Flow
 from models import outbox as repo
 from models import results as results_repo
-from models.tables import OutboxStatus, utcnow
+from models import schedules as schedules_repo
+from models.tables import OutboxStatus, ScheduleStatus, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +50,8 @@ MAX_ATTEMPTS = 10  # with the backoff below: about 13 minutes of trying before g
 MAX_BACKOFF = 300.0
 RETRIES_EXHAUSTED = "retries_exhausted"
 FLOW_REMOVED = "flow_removed"
+# Slack's refusals that mean a channel's check-ins cannot be posted until someone acts.
+PAUSING_ERRORS = {"not_in_channel", "is_archived", "channel_not_found", "restricted_action"}
 
 
 class DeliveryState(StrEnum):
@@ -59,17 +70,26 @@ class Settled:
     available_at: datetime | None = None  # when it is due again, while pending
 
 
+Content = Completed | ScheduleAnnouncement | CheckinPost
+"""What a queued message says, as domain data (the Slack edge renders it)."""
+
+
 @dataclass(frozen=True)
-class QueuedResult:
-    """A leased message about a completed result: what to post, where, and how often it was tried."""
+class QueuedMessage:
+    """A leased message: what to post, where, and how often it was tried."""
 
     item_id: int
+    kind: str
     team_id: str
     channel_id: str
     user_id: str | None
     attempts: int
-    completed: Completed | None  # None when its model is no longer installed
+    content: Content | None  # None when it can no longer be rendered (its model was removed)
     error: str | None = None
+
+    @property
+    def completed(self) -> Completed | None:
+        return self.content if isinstance(self.content, Completed) else None
 
 
 def backoff(attempts: int) -> float:
@@ -137,33 +157,40 @@ class OutboxService:
         self.db = db
         self.flows = flows
 
-    def _queued(self, row: repo.OutboxRow) -> QueuedResult:
-        completed = completed_from_payload(row.payload, self.flows, row.id) if row.kind == RESULT else None
-        return QueuedResult(
+    def _queued(self, row: repo.OutboxRow) -> QueuedMessage:
+        content: Content | None = None
+        if row.kind == RESULT:
+            content = completed_from_payload(row.payload, self.flows, row.id)
+        elif row.kind == SCHEDULE_KIND:
+            content = announcement_from_payload(row.payload)
+        elif row.kind == CHECKIN_KIND:
+            content = checkin_from_payload(row.payload)
+        return QueuedMessage(
             row.id,
+            row.kind,
             row.slack_team_id,
             row.slack_channel_id,
             row.slack_user_id,
             row.attempts,
-            completed,
+            content,
             row.error,
         )
 
-    async def claim_due(self, owner: str, limit: int) -> list[QueuedResult]:
+    async def claim_due(self, owner: str, limit: int) -> list[QueuedMessage]:
         """Lease up to ``limit`` due messages for ``owner``."""
         now = utcnow()
         async with self.db.begin() as conn:
             rows = await repo.claim_due(conn, owner, now, now + LEASE, limit)
         return [self._queued(row) for row in rows]
 
-    async def claim(self, item_id: int, owner: str) -> QueuedResult | None:
+    async def claim(self, item_id: int, owner: str) -> QueuedMessage | None:
         """Lease one pending message now, due or not; None when it is leased elsewhere or settled."""
         now = utcnow()
         async with self.db.begin() as conn:
             row = await repo.claim(conn, item_id, owner, now, now + LEASE)
         return self._queued(row) if row else None
 
-    async def settle(self, message: QueuedResult, owner: str, outcome: DeliveryOutcome) -> Settled:
+    async def settle(self, message: QueuedMessage, owner: str, outcome: DeliveryOutcome) -> Settled:
         """Record what became of a delivery attempt; a result's row learns its ts or its error too."""
         item = message.item_id
         async with self.db.begin() as conn:
@@ -197,12 +224,17 @@ class OutboxService:
 
     @staticmethod
     async def _record(
-        conn: AsyncConnection, message: QueuedResult, ts: str | None, error: str | None
+        conn: AsyncConnection, message: QueuedMessage, ts: str | None, error: str | None
     ) -> None:
+        """What else learns of a final outcome: a result its post, a schedule that it cannot post."""
         if message.completed is not None:
             await results_repo.record_post(conn, message.completed.result_id, ts, error)
+        if isinstance(message.content, CheckinPost) and error in PAUSING_ERRORS:
+            schedule_id = message.content.schedule.schedule_id
+            await schedules_repo.set_status(conn, schedule_id, ScheduleStatus.PAUSED, error)
+            logger.warning("schedule_paused", extra={"schedule_id": schedule_id, "reason": error})
 
-    async def hand_back(self, message: QueuedResult, owner: str) -> None:
+    async def hand_back(self, message: QueuedMessage, owner: str) -> None:
         """Return a leased message to the queue, due now (shutdown with a delivery in flight)."""
         async with self.db.begin() as conn:
             await repo.reschedule(conn, message.item_id, owner, utcnow(), message.error)

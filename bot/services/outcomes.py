@@ -154,6 +154,8 @@ class FlowRemoved:
 class NothingInProgress:
     """Resume with no assessment in progress in this channel."""
 
+    finished_one: bool = False  # the person does have a result here (their last one is complete)
+
 
 @dataclass(frozen=True)
 class AlreadyPosted:

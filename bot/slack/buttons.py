@@ -15,6 +15,7 @@ PAUSE = "pause"
 RESUME = "resume"
 RESTART = "restart"
 START = "start_model"
+SNOOZE = "checkin_snooze"  # skip a channel's next check-in; the value is the schedule id
 REPOST = "repost"  # "Post again" on a result that could not be posted; the value is the outbox id
 
 ANSWER_PATTERN = re.compile(rf"^{ANSWER}:\d+$")

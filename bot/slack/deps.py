@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services.assessments import AssessmentService
+from bot.services.checkins import CheckinService
 from bot.services.outbox import OutboxService, Settled
 from bot.slack.messenger import Messenger
 
@@ -36,6 +37,7 @@ class PostQueue(Protocol):
 @dataclass(frozen=True)
 class Deps:
     assessments: AssessmentService
+    checkins: CheckinService
     outbox: OutboxService
     posts: PostQueue
     messenger: Messenger

@@ -7,11 +7,16 @@ and leases are the outbox service's business, so posts here are tried once, neve
 from __future__ import annotations
 
 import logging
+from typing import Any, assert_never
 
-from bot.services.outbox import FLOW_REMOVED, QueuedResult
+from bot.services.checkins import CheckinPost, ScheduleAnnouncement
+from bot.services.outbox import FLOW_REMOVED, Content, QueuedMessage
+from bot.services.outcomes import Completed
 from bot.services.ports import Delivered, DeliveryOutcome, RetryLater, Undeliverable
+from bot.slack.blocks.checkins import build_announcement_message, build_checkin_message
 from bot.slack.blocks.result import build_post_failed_message, build_result_message
 from bot.slack.messenger import CONNECTION_ERROR, TIMEOUT, UNREADABLE, Messenger, Sent
+from flows.schema import Flow
 
 logger = logging.getLogger(__name__)
 
@@ -40,20 +45,32 @@ def classify(sent: Sent) -> DeliveryOutcome:
 
 
 class SlackOutbox:
-    """The outbox's sender in Slack: results to their channel, failures to the person."""
+    """The outbox's sender in Slack: each kind rendered for its channel; failures told to the person."""
 
-    def __init__(self, messenger: Messenger):
+    def __init__(self, messenger: Messenger, flows: dict[str, Flow]):
         self.messenger = messenger
+        self.flows = flows
 
-    async def send(self, message: QueuedResult) -> DeliveryOutcome:
-        if message.completed is None:
+    def render(self, content: Content) -> dict[str, Any]:
+        match content:
+            case Completed():
+                return build_result_message(content)
+            case ScheduleAnnouncement():
+                return build_announcement_message(content)
+            case CheckinPost():
+                return build_checkin_message(content, self.flows)
+            case _:
+                assert_never(content)
+
+    async def send(self, message: QueuedMessage) -> DeliveryOutcome:
+        if message.content is None:
             return Undeliverable(FLOW_REMOVED)
         sent = await self.messenger.post_message(
-            message.channel_id, build_result_message(message.completed), retry=False
+            message.channel_id, self.render(message.content), retry=False
         )
         return classify(sent)
 
-    async def notify_undelivered(self, message: QueuedResult, error: str) -> None:
+    async def notify_undelivered(self, message: QueuedMessage, error: str) -> None:
         """Tell the person their result could not be posted: ephemeral in the channel, else by DM."""
         if message.completed is None or message.user_id is None:
             return

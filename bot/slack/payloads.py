@@ -76,6 +76,9 @@ class ClickRequest:
     target: ReplyTarget
     action_id: str
     value: str
+    # Clicked in a message only this person sees (a question), which a reply may replace; a click in
+    # a channel message (a check-in, a result) must never replace what everyone sees.
+    in_ephemeral: bool = True
 
 
 def _object_problem(data: dict[str, Any], depth: int) -> str | None:
@@ -220,4 +223,5 @@ def read_click(body: dict[str, Any], action: dict[str, Any]) -> ClickRequest:
         ReplyTarget(who.channel_id, who.user_id, response_url),
         action_id,
         value if isinstance(value, str) else "",
+        in_ephemeral=container.get("is_ephemeral") is True,
     )

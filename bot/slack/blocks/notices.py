@@ -51,6 +51,11 @@ def notice_text(notice: Notice) -> str:
                 f"The model `{escape(flow_id)}` of this assessment is no longer installed. "
                 f"Start a new one with `{COMMAND} start`."
             )
+        case NothingInProgress(finished_one=True):
+            return (
+                f"Your last assessment here is complete: `{COMMAND} status` shows its result and whether it "
+                f"is posted in the channel. `{COMMAND} start` begins a new one."
+            )
         case NothingInProgress():
             return f"You have no assessment in progress in this channel. Start one with `{COMMAND} start`."
         case AlreadyPosted():

@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services.outcomes import Outcome, Stale
+from bot.slack.blocks.checkins import build_checkin_reply
 from bot.slack.blocks.notices import build_bad_request_message
 from bot.slack.buttons import (
     ANSWER_PATTERN,
@@ -22,6 +23,7 @@ from bot.slack.buttons import (
     REPOST,
     RESTART,
     RESUME,
+    SNOOZE,
     START_PATTERN,
     BadValue,
     decode_answer,
@@ -63,7 +65,7 @@ async def run_click(deps: Deps, name: str, use: UseCase, click: ClickRequest) ->
             outcome = await use(deps, click)
         except BadValue:
             outcome = Stale()
-        await deliver(deps, outcome, click.target, from_click=True)
+        await deliver(deps, outcome, click.target, from_click=click.in_ephemeral)
     except Exception:
         report_failure(logger, "click_failed", extra={"action": name})
         await apologise(deps, click.target)
@@ -160,6 +162,34 @@ async def handle_repost_clicked(
     _in_background("repost", repost, context, body, action)
 
 
+async def run_snooze(deps: Deps, click: ClickRequest) -> None:
+    """Snooze: skip this channel's next check-in; the clicker is told privately."""
+    logger.info("click", extra={"action": "snooze", "user": click.who.user_id, "value": click.value[:60]})
+    try:
+        if not click.value.isdigit():
+            await deliver(deps, Stale(), click.target, from_click=False)
+            return
+        reply = await deps.checkins.snooze(click.who, int(click.value))
+        await deps.messenger.reply(click.target, build_checkin_reply(reply))
+    except Exception:
+        report_failure(logger, "click_failed", {"action": "snooze"})
+        await apologise(deps, click.target)
+
+
+async def handle_snooze_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """Snooze on a check-in: skip the channel's next one."""
+    await ack()
+    deps = deps_of(context)
+    try:
+        click = read_click(body, action)
+    except BadPayload as bad:
+        logger.warning("bad_payload", extra={"action": "snooze", "reason": str(bad)})
+        return
+    deps.tasks.spawn(run_snooze(deps, click), "click:snooze")
+
+
 def register(app: AsyncApp) -> None:
     app.action(ANSWER_PATTERN)(handle_answer_clicked)
     app.action(BACK)(handle_back_clicked)
@@ -168,3 +198,4 @@ def register(app: AsyncApp) -> None:
     app.action(RESTART)(handle_restart_clicked)
     app.action(START_PATTERN)(handle_model_chosen)
     app.action(REPOST)(handle_repost_clicked)
+    app.action(SNOOZE)(handle_snooze_clicked)

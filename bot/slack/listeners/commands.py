@@ -10,6 +10,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.services.recurrence import RhythmError, parse_rhythm
+from bot.slack.blocks.checkins import CheckinReply, build_bad_schedule_message, build_checkin_reply
 from bot.slack.blocks.messages import COMMAND, HelpEntry, build_help_message
 from bot.slack.blocks.notices import build_bad_request_message
 from bot.slack.delivery import apologise, deliver
@@ -56,6 +58,26 @@ async def run_help(deps: Deps, request: CommandRequest) -> None:
     await deps.messenger.reply(request.target, message)
 
 
+async def run_checkin(deps: Deps, request: CommandRequest) -> None:
+    """`checkin [weekly <day> <time> | monthly <day> <time> | off]`: show, set or stop the rhythm."""
+    args, who = request.args, request.who
+    reply: CheckinReply
+    if not args:
+        reply = await deps.checkins.show(who)
+    elif args[0].lower() == "off" and len(args) == 1:
+        reply = await deps.checkins.stop(who)
+    else:
+        # Times are the setter's own: their Slack time zone (UTC when Slack cannot say).
+        person = await deps.messenger.user_info(who.user_id)
+        try:
+            rhythm = parse_rhythm(args, (person.tz if person else None) or "UTC")
+        except RhythmError as error:
+            await deps.messenger.reply(request.target, build_bad_schedule_message(error))
+            return
+        reply = await deps.checkins.set(who, rhythm)
+    await deps.messenger.reply(request.target, build_checkin_reply(reply))
+
+
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "start",
@@ -66,6 +88,12 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("resume", "resume", "bring back your current question", run_resume, aliases=("continue",)),
     Subcommand(
         "status", "status", "your assessment in progress and latest results in this channel", run_status
+    ),
+    Subcommand(
+        "checkin",
+        "checkin [weekly <day> <time> | monthly <1-28> <time> | off]",
+        "see or set this channel's check-ins, in your time zone",
+        run_checkin,
     ),
     Subcommand("help", "help", "this message", run_help),
 )

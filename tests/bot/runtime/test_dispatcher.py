@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.runtime.dispatcher import Dispatcher
 from bot.services.assessments import AssessmentService
-from bot.services.outbox import DeliveryState, OutboxService, QueuedResult
+from bot.services.outbox import DeliveryState, OutboxService, QueuedMessage
 from bot.services.outcomes import Completed, QuestionShown, Who
 from bot.services.ports import DeliveryOutcome
 from bot.slack.messenger import Messenger, build_web_client
@@ -28,11 +28,8 @@ FLOWS = load_flows()
 @pytest.fixture
 async def sender(double: SlackDouble) -> AsyncIterator[SlackOutbox]:
     async with aiohttp.ClientSession() as http:
-        yield SlackOutbox(
-            Messenger(build_web_client(BOT_TOKEN, double.api_url, http), http, build_web_client(
-                BOT_TOKEN, double.api_url, http, retries=False
-            ))
-        )  # fmt: skip
+        once = build_web_client(BOT_TOKEN, double.api_url, http, retries=False)
+        yield SlackOutbox(Messenger(build_web_client(BOT_TOKEN, double.api_url, http), http, once), FLOWS)
 
 
 async def _complete(engine: AsyncEngine, user: str, channel: str = "C111", grace: float = 0.0) -> Completed:
@@ -98,11 +95,11 @@ async def test_a_rate_limited_channel_is_retried_after_retry_after(
 class SilentSlack:
     """A sender whose Slack never answers (a hung connection), to catch a delivery in flight."""
 
-    async def send(self, message: QueuedResult) -> DeliveryOutcome:
+    async def send(self, message: QueuedMessage) -> DeliveryOutcome:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    async def notify_undelivered(self, message: QueuedResult, error: str) -> None:
+    async def notify_undelivered(self, message: QueuedMessage, error: str) -> None:
         raise AssertionError("nothing fails here")
 
 
@@ -139,10 +136,49 @@ async def test_a_post_that_times_out_is_retried_not_reported_failed(
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=2, sock_read=0.3)
     async with aiohttp.ClientSession(timeout=timeout) as http:
         once = build_web_client(BOT_TOKEN, double.api_url, http, retries=False)
-        sender = SlackOutbox(Messenger(build_web_client(BOT_TOKEN, double.api_url, http), http, once))
+        sender = SlackOutbox(Messenger(build_web_client(BOT_TOKEN, double.api_url, http), http, once), FLOWS)
         dispatcher = Dispatcher(OutboxService(engine, FLOWS), sender, poll=0.1, click_wait=5.0)
         settled = await dispatcher.deliver_now(completed.outbox_id)
         await dispatcher.stop()
     assert settled.state is DeliveryState.SENT
     assert len(double.api_calls("chat.postMessage")) == 2
     await double.wait_until(lambda: len(double.messages("C111")) == 2, timeout=5)  # the slow one landed too
+
+
+class DatabaseBlinksAfterPosting:
+    """Slack takes the post, then the database goes away for a moment before the outcome is recorded."""
+
+    def __init__(self, real: SlackOutbox, engine: AsyncEngine):
+        self.real, self.engine = real, engine
+        self.back: asyncio.Task[None] | None = None
+
+    async def send(self, message: QueuedMessage) -> DeliveryOutcome:
+        outcome = await self.real.send(message)
+        async with self.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE outbox RENAME TO outbox_away"))
+        self.back = asyncio.create_task(self._restore())
+        return outcome
+
+    async def _restore(self) -> None:
+        await asyncio.sleep(1.0)
+        async with self.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE outbox_away RENAME TO outbox"))
+
+    async def notify_undelivered(self, message: QueuedMessage, error: str) -> None:
+        raise AssertionError("nothing fails for good here")
+
+
+async def test_an_outcome_is_recorded_once_the_database_is_back_not_posted_twice(
+    engine: AsyncEngine, sender: SlackOutbox, double: SlackDouble
+) -> None:
+    """A post Slack took while the database was away is recorded when it returns, not posted again."""
+    completed = await _complete(engine, "U001")
+    blinking = DatabaseBlinksAfterPosting(sender, engine)
+    dispatcher = Dispatcher(OutboxService(engine, FLOWS), blinking, poll=0.1)
+    settled = await dispatcher.deliver_now(completed.outbox_id)
+    assert blinking.back is not None
+    await blinking.back
+    assert settled.state is DeliveryState.SENT
+    assert len(double.messages("C111")) == 1
+    row = await _row(engine, completed.outbox_id)
+    assert (row.status, row.lease_owner) == ("sent", None)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.services.assessments import AssessmentService
 from bot.services.outcomes import (
     Completed,
+    NothingInProgress,
     NotYours,
     QuestionNote,
     QuestionShown,
@@ -199,3 +200,13 @@ async def test_status_shows_the_assessment_in_progress(service: AssessmentServic
         view.question.id,
     )
     assert outcome.results == []
+
+
+async def test_resume_after_finishing_says_the_last_one_is_complete(service: AssessmentService) -> None:
+    """Resume with nothing under way tells a person who just finished that their result exists."""
+    assert await service.resume(ANA) == NothingInProgress(finished_one=False)
+    outcome: object = await _start(service)
+    while isinstance(outcome, QuestionShown):
+        q = outcome.question
+        outcome = await service.answer(ANA, outcome.assessment_id, outcome.revision, q.id, q.best_option.id)
+    assert await service.resume(ANA) == NothingInProgress(finished_one=True)

@@ -14,7 +14,7 @@ from bot.services.outbox import (
     RETRIES_EXHAUSTED,
     DeliveryState,
     OutboxService,
-    QueuedResult,
+    QueuedMessage,
     completed_from_payload,
     result_payload,
 )
@@ -71,7 +71,7 @@ async def test_the_payload_rebuilds_the_result_exactly(engine: AsyncEngine, flow
     assert rebuilt == completed
 
 
-async def _claimed(outbox: OutboxService, completed: Completed) -> QueuedResult:
+async def _claimed(outbox: OutboxService, completed: Completed) -> QueuedMessage:
     message = await outbox.claim(completed.outbox_id, "me")
     assert message is not None
     assert message.completed == completed

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.runtime.background import Background
 from bot.runtime.dispatcher import Dispatcher
 from bot.services.assessments import AssessmentService
+from bot.services.checkins import CheckinService
 from bot.services.outbox import OutboxService
 from bot.slack.deps import CONTEXT_KEY, Deps
 from bot.slack.messenger import Messenger, build_web_client
@@ -45,8 +46,15 @@ def build_deps(engine: AsyncEngine, double: SlackDouble, http: aiohttp.ClientSes
         build_web_client(BOT_TOKEN, double.api_url, http, retries=False),
     )
     outbox = OutboxService(engine, FLOWS)
-    dispatcher = Dispatcher(outbox, SlackOutbox(messenger))
-    return Deps(AssessmentService(engine, FLOWS), outbox, dispatcher, messenger, Background())
+    dispatcher = Dispatcher(outbox, SlackOutbox(messenger, FLOWS))
+    return Deps(
+        AssessmentService(engine, FLOWS),
+        CheckinService(engine, FLOWS),
+        outbox,
+        dispatcher,
+        messenger,
+        Background(),
+    )
 
 
 def new_ack() -> AsyncAck:

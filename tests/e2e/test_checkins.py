@@ -1,0 +1,137 @@
+"""Check-ins through Slack: set in the setter's time zone, announced, posted once, snoozed, and cron."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from bot.services.outcomes import Who
+from bot.services.recurrence import next_occurrence
+from models.tables import utcnow
+from playground.drive import click, command
+from playground.slack_api import BOT_TOKEN, SlackClient, SlackDouble, all_text, button
+from tests.e2e.conftest import RunningBot
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _channel_texts(double: SlackDouble, channel: str = "C111") -> list[str]:
+    return [all_text(m) for m in double.messages(channel)]
+
+
+async def test_setting_showing_and_stopping_check_ins_in_the_setters_time_zone(
+    slack: SlackClient, double: SlackDouble
+) -> None:
+    """Times are the setter's (users.info tz), shown with it; set and off are announced in the channel."""
+    reply = all_text(await command(slack, "checkin weekly mon 9am"))
+    assert "every Monday at 09:00 (Europe/Berlin)" in reply
+    await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)
+    (announcement,) = await _channel_texts(double)
+    assert (
+        "<@U111> set maturity check-ins for this channel: *every Monday at 09:00 (Europe/Berlin)*"
+        in announcement
+    )
+    shown = all_text(await command(slack, "checkin"))
+    assert "every Monday at 09:00 (Europe/Berlin)" in shown
+    assert "Next check-in: *Mon" in shown
+    assert "09:00" in shown
+    off = all_text(await command(slack, "checkin off"))
+    assert "off" in off
+    await double.wait_until(lambda: len(double.messages("C111")) == 2, timeout=10)
+    assert "turned off" in (await _channel_texts(double))[-1]
+
+
+async def test_wrong_check_in_arguments_get_the_syntax_and_an_example(slack: SlackClient) -> None:
+    """A schedule that cannot be read is answered with the right syntax and an example, not the help."""
+    for args, complaint in [
+        ("weekly funday 9am", "`funday` isn't a day of the week"),
+        ("monthly 31 9am", "`31` isn't a day of the month"),
+        ("weekly mon 25:00", "`25:00` isn't a time"),
+        ("daily mon 9am", "`daily` isn't `weekly` or `monthly`"),
+        ("weekly", "I need a rhythm, a day and a time"),
+    ]:
+        text = all_text(await command(slack, f"checkin {args}"))
+        assert complaint in text
+        assert "for example `/maturity checkin weekly mon 9:30`" in text
+        assert "runs MLOps maturity assessments" not in text  # not the bare help
+
+
+async def test_a_due_check_in_is_posted_once_with_buttons_that_never_replace_it(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """The scheduler posts a due check-in once; its buttons answer privately and leave it in place."""
+    await command(slack, "checkin weekly mon 9am")
+    assert bot.runtime is not None
+    assert bot.runtime.scheduler is not None
+    shown = await bot.runtime.deps.checkins.show(_ana())
+    assert shown.schedule is not None
+    assert shown.schedule.next_due_at is not None
+    due = shown.schedule.next_due_at
+    for _ in range(3):
+        await bot.runtime.scheduler.run_once(due)
+    await double.wait_until(lambda: len(double.messages("C111")) == 2, timeout=10)
+    checkin = double.messages("C111")[-1]
+    text = all_text(checkin)
+    assert "Maturity check-in" in text
+    assert "Nobody here has a maturity result yet" in text
+    snoozed = await click(slack, button(checkin, "Snooze"), in_channel_message=True)
+    assert "snoozed" in all_text(snoozed)
+    assert snoozed["replace_original"] is False
+    question = await click(slack, button(checkin, "Take Google"), in_channel_message=True)
+    assert "Question 1 of" in all_text(question)
+    assert question["replace_original"] is False  # the channel's check-in stays as it was
+    assert len(double.messages("C111")) == 2  # posted once, however often the scheduler ran
+
+
+def _ana() -> Who:
+    """The default person of the e2e tests, as the services know them."""
+    return Who("T111", "C111", "U111")
+
+
+async def _cron(database_url: str, double: SlackDouble, now: datetime) -> tuple[int, str]:
+    """Run `python -m bot checkins --now` as cron would; the double keeps answering meanwhile."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": double.api_url,
+        "DATABASE_URL": database_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "checkins", "--now", now.isoformat(),
+        env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode() + stderr.decode()[-3000:]
+
+
+async def test_the_cron_command_posts_what_is_due_once_and_reports_failures(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """`python -m bot checkins --now T` posts once and exits 0; a refused post exits 1 and pauses."""
+    await command(slack, "checkin weekly mon 9am")
+    await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)
+    assert bot.runtime is not None
+    shown = await bot.runtime.deps.checkins.show(_ana())
+    assert shown.schedule is not None
+    assert shown.schedule.next_due_at is not None
+    due = shown.schedule.next_due_at
+    code, output = await _cron(bot.settings.database_url, double, due)
+    assert code == 0, output
+    assert "check-ins posted: 1" in output
+    code, output = await _cron(bot.settings.database_url, double, due)
+    assert code == 0, output
+    assert "check-ins posted: 0" in output
+    assert sum("Maturity check-in" in t for t in await _channel_texts(double)) == 1
+    double.leave_channel("C111")
+    following = next_occurrence(shown.schedule.rhythm, max(due, utcnow()))
+    code, output = await _cron(bot.settings.database_url, double, following)
+    assert code == 1, output
+    assert "not_in_channel" in output
+    paused = all_text(await command(slack, "checkin"))
+    assert "Paused" in paused
+    assert "/invite @maturity-bot" in paused
