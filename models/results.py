@@ -147,3 +147,9 @@ async def channel_results(db: Db, channel_id: int) -> list[MemberResult]:
     return [
         MemberResult(row[1], row[2], as_utc(row[3]), row[4], row[5], tuple(by_result[row[0]])) for row in rows
     ]
+
+
+async def assessment_of(db: Db, result_id: int) -> int | None:
+    """The assessment a result scored."""
+    found = await db.scalar(select(results.c.assessment_id).where(results.c.id == result_id))
+    return int(found) if found is not None else None

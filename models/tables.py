@@ -243,3 +243,41 @@ class CheckinRun(Base):
     # What was posted (the team's levels among it), so the next check-in can say what changed.
     snapshot: Mapped[dict[str, object]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CommitmentStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class Commitment(Base):
+    """A next step a team took on from a result, followed up at each check-in; kept as history."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        UniqueConstraint("result_id", "step_index"),
+        Index("ix_commitments_channel", "channel_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    result_id: Mapped[int] = mapped_column(ForeignKey("results.id", ondelete="CASCADE"))
+    step_index: Mapped[int] = mapped_column(Integer)  # position among the result's next steps
+    step: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10), default=CommitmentStatus.OPEN)
+    created_by_person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CommitmentUpdate(Base):
+    """Who said what about a commitment, and when: done, still on it, or dropped."""
+
+    __tablename__ = "commitment_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(10))  # done | still | drop
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -16,6 +16,7 @@ from bot.runtime.scheduler import Scheduler
 from bot.runtime.settings import Settings
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
+from bot.services.commitments import CommitmentService
 from bot.services.outbox import OutboxService
 from bot.slack.deps import Deps
 from bot.slack.failures import reporter
@@ -71,7 +72,8 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
     # Dispatchers leave a new result to its click a little longer than the click waits for it.
     assessments = AssessmentService(engine, flows, click_grace=settings.result_post_wait + 5)
     checkins = CheckinService(engine, flows)
-    deps = Deps(assessments, checkins, outbox, dispatcher, messenger, background)
+    commitments = CommitmentService(engine, flows)
+    deps = Deps(assessments, checkins, commitments, outbox, dispatcher, messenger, background)
     app = create_app(settings, client, deps)
     dispatcher.start()
     scheduler = Scheduler(checkins, dispatcher) if settings.checkins_in_process else None

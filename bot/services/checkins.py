@@ -9,7 +9,7 @@ beside the in-process loop cannot both win; a crash after the commit leaves the 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from bot.services.outcomes import Who
 from bot.services.recurrence import Period, Rhythm, latest_occurrence, next_occurrence
 from bot.services.team import TeamView, snapshot, team_view, view_from_payload, view_to_payload
 from flows.schema import Flow
+from models import commitments as commitments_repo
 from models import outbox as outbox_repo
 from models import repository as repo
 from models import schedules as schedules_repo
@@ -91,6 +92,13 @@ class ScheduleAnnouncement:
 
 
 @dataclass(frozen=True)
+class OpenCommitment:
+    commitment_id: int
+    step: str
+    since: datetime
+
+
+@dataclass(frozen=True)
 class CheckinPost:
     """The outbox's message for one occurrence: the team view as of its claim."""
 
@@ -99,6 +107,8 @@ class CheckinPost:
     due_at: datetime
     late: bool
     team: TeamView
+    commitments: list[OpenCommitment] = field(default_factory=list)
+    done_since: list[str] = field(default_factory=list)  # steps completed since the last check-in
 
 
 @dataclass(frozen=True)
@@ -152,6 +162,11 @@ def checkin_from_payload(data: dict[str, Any]) -> CheckinPost:
         datetime.fromisoformat(data["due_at"]),
         bool(data["late"]),
         view_from_payload(data["team"]),
+        [
+            OpenCommitment(int(c["commitment_id"]), str(c["step"]), datetime.fromisoformat(c["since"]))
+            for c in data.get("commitments", [])
+        ],
+        [str(step) for step in data.get("done_since", [])],
     )
 
 
@@ -269,12 +284,19 @@ class CheckinService:
                 stale_after=rhythm.length * STALE_PERIODS,
                 previous=previous,
             )
-            run_id = await schedules_repo.record_run(
-                conn, row.id, occurrence, late=late, snapshot=snapshot(team)
-            )
+            # When it was claimed (the real clock), so the next one can list what got done since.
+            kept = {**snapshot(team), "due_at": occurrence.isoformat(), "claimed_at": utcnow().isoformat()}
+            run_id = await schedules_repo.record_run(conn, row.id, occurrence, late=late, snapshot=kept)
             if run_id is None:
                 return replace(report, lost_races=report.lost_races + 1)
-            post = CheckinPost(view, run_id, occurrence, late, team)
+            claimed = (previous or {}).get("claimed_at")
+            since = datetime.fromisoformat(claimed) if claimed else None
+            open_now = [
+                OpenCommitment(c.id, c.step, c.created_at)
+                for c in await commitments_repo.open_in_channel(conn, row.channel_id)
+            ]
+            done = [c.step for c in await commitments_repo.done_since(conn, row.channel_id, since)]
+            post = CheckinPost(view, run_id, occurrence, late, team, open_now, done)
             item = await outbox_repo.enqueue(
                 conn,
                 kind=CHECKIN_KIND,
@@ -311,4 +333,6 @@ def checkin_payload(post: CheckinPost) -> dict[str, Any]:
         "due_at": post.due_at.isoformat(),
         "late": post.late,
         "team": _dump(view_to_payload(post.team)),
+        "commitments": _dump([asdict(c) for c in post.commitments]),
+        "done_since": list(post.done_since),
     }

@@ -15,11 +15,15 @@ PAUSE = "pause"
 RESUME = "resume"
 RESTART = "restart"
 START = "start_model"
+COMMIT = "commit"  # take on a result's next step: "commit:<n>", the value "<result id>|<n>"
+COMMITMENT_ACTIONS = {"commitment_done": "done", "commitment_still": "still", "commitment_drop": "drop"}
 SNOOZE = "checkin_snooze"  # skip a channel's next check-in; the value is the schedule id
 REPOST = "repost"  # "Post again" on a result that could not be posted; the value is the outbox id
 
 ANSWER_PATTERN = re.compile(rf"^{ANSWER}:\d+$")
 START_PATTERN = re.compile(rf"^{START}:[a-z0-9_-]+$")
+COMMIT_PATTERN = re.compile(rf"^{COMMIT}:\d+$")
+COMMITMENT_PATTERN = re.compile(r"^commitment_(done|still|drop)$")
 
 
 class BadValue(ValueError):
@@ -89,6 +93,14 @@ def decode_repost(value: str) -> int:
     if not value.isdigit():
         raise BadValue(value[:40])
     return int(value)
+
+
+def decode_commit(value: str) -> tuple[int, int]:
+    """``result|step index`` from a commit button."""
+    parts = value.split("|")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise BadValue(value[:40])
+    return int(parts[0]), int(parts[1])
 
 
 def decode_restart(value: str) -> tuple[int, str]:

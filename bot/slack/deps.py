@@ -10,6 +10,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
+from bot.services.commitments import CommitmentService
 from bot.services.outbox import OutboxService, Settled
 from bot.slack.messenger import Messenger
 
@@ -38,6 +39,7 @@ class PostQueue(Protocol):
 class Deps:
     assessments: AssessmentService
     checkins: CheckinService
+    commitments: CommitmentService
     outbox: OutboxService
     posts: PostQueue
     messenger: Messenger

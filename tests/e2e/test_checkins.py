@@ -7,12 +7,13 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.services.outcomes import Who
 from bot.services.recurrence import next_occurrence
 from models.tables import utcnow
-from playground.drive import click, command
-from playground.slack_api import BOT_TOKEN, SlackClient, SlackDouble, all_text, button
+from playground.drive import click, command, finish
+from playground.slack_api import BOT_TOKEN, Person, SlackClient, SlackDouble, all_text, button, buttons
 from tests.e2e.conftest import RunningBot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,3 +136,51 @@ async def test_the_cron_command_posts_what_is_due_once_and_reports_failures(
     paused = all_text(await command(slack, "checkin"))
     assert "Paused" in paused
     assert "/invite @maturity-bot" in paused
+
+
+async def test_commitments_round_trip_from_a_result_through_check_ins(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """Steps of a posted result become commitments (at most 3), check-ins list them, Done closes one."""
+    await finish(slack, "google", pick=0)
+    (result,) = double.messages("C111")
+    added = await click(slack, button(result, "Commit to 1"), in_channel_message=True)
+    assert "Team commitment added (1 of 3 from this result)" in all_text(added)
+    assert added["replace_original"] is False
+    assert "already a team commitment" in all_text(
+        await click(slack, button(result, "Commit to 1"), in_channel_message=True)
+    )
+    for n in (2, 3):
+        await click(slack, button(result, f"Commit to {n}"), in_channel_message=True)
+    limit = await click(slack, button(result, "Commit to 4"), in_channel_message=True)
+    assert "already has 3 commitments" in all_text(limit)
+
+    await command(slack, "checkin weekly mon 9am")
+    assert bot.runtime is not None
+    assert bot.runtime.scheduler is not None
+    shown = await bot.runtime.deps.checkins.show(_ana())
+    assert shown.schedule is not None
+    assert shown.schedule.next_due_at is not None
+    due = shown.schedule.next_due_at
+    await bot.runtime.scheduler.run_once(due)
+    await double.wait_until(lambda: _posted_with(double, "Open commitments") is not None, 10)
+    checkin = _posted_with(double, "Open commitments")
+    assert checkin is not None
+    done_buttons = [b for b in buttons(checkin) if b["action_id"] == "commitment_done"]
+    assert len(done_buttons) == 3
+    assert "Marked done" in all_text(await click(slack, done_buttons[0], in_channel_message=True))
+    assert "already marked done" in all_text(await click(slack, done_buttons[0], in_channel_message=True))
+    still = [b for b in buttons(checkin) if b["action_id"] == "commitment_still"][1]  # the second one
+    assert "still on it" in all_text(
+        await click(slack, still, who=Person(user_id="U222", name="bo"), in_channel_message=True)
+    )
+    await bot.runtime.scheduler.run_once(next_occurrence(shown.schedule.rhythm, due))
+    await double.wait_until(lambda: _posted_with(double, "Done since the last") is not None, 10)
+    following = _posted_with(double, "Done since the last")
+    assert following is not None
+    assert len([b for b in buttons(following) if b["action_id"] == "commitment_done"]) == 2
+
+
+def _posted_with(double: SlackDouble, text: str) -> dict[str, Any] | None:
+    """The first message in #ml-platform whose text includes ``text``."""
+    return next((m for m in double.messages("C111") if text in all_text(m)), None)

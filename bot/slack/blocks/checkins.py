@@ -17,6 +17,7 @@ from bot.services.checkins import (
     Snoozed,
 )
 from bot.services.recurrence import WEEKDAYS, RhythmError, RhythmPart
+from bot.slack.blocks.commitments import commitment_blocks
 from bot.slack.blocks.kit import actions, button, context, escape, header, message, section
 from bot.slack.blocks.messages import COMMAND
 from bot.slack.buttons import SNOOZE, START
@@ -181,6 +182,7 @@ def build_checkin_message(post: CheckinPost, flows: dict[str, Flow]) -> dict[str
         blocks.append(
             context(f":hourglass: Results older than two check-in periods: {people}. Time to retake?")
         )
+    blocks += commitment_blocks(post)
     used = [m.flow_id for m in team.models if m.flow_id in flows] or sorted(flows)
     buttons = [
         button(("Retake " if team.models else "Take ") + flows[f].title, f"{START}:{f}", f) for f in used[:4]

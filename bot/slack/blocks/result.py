@@ -7,7 +7,7 @@ from typing import Any
 from bot.services.outbox import RETRIES_EXHAUSTED
 from bot.services.outcomes import Completed, PostStatus, ResultShared
 from bot.slack.blocks.kit import actions, button, clip, context, escape, header, message, section
-from bot.slack.buttons import REPOST
+from bot.slack.buttons import COMMIT, REPOST
 from flows.schema import Flow
 
 MAX_FIELDS = 10
@@ -51,6 +51,14 @@ def build_result_message(view: Completed) -> dict[str, Any]:
             else "*Staying at the top*"
         )
         blocks.append(section(f"{title}\n{numbered}"))
+        blocks.append(
+            context("Make up to three of these the team's commitments: check-ins will follow them up.")
+        )
+        commit = [
+            button(f"Commit to {i}", f"{COMMIT}:{i - 1}", f"{view.result_id}|{i - 1}")
+            for i in range(1, len(view.steps) + 1)
+        ]
+        blocks.append(actions(f"commit:{view.result_id}", commit))
     notes = []
     if flow.notice:
         notes.append(escape(flow.notice))

@@ -15,10 +15,15 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services.outcomes import Outcome, Stale
 from bot.slack.blocks.checkins import build_checkin_reply
+from bot.slack.blocks.commitments import build_commitment_reply
 from bot.slack.blocks.notices import build_bad_request_message
 from bot.slack.buttons import (
     ANSWER_PATTERN,
     BACK,
+    COMMIT,
+    COMMIT_PATTERN,
+    COMMITMENT_ACTIONS,
+    COMMITMENT_PATTERN,
     PAUSE,
     REPOST,
     RESTART,
@@ -27,6 +32,7 @@ from bot.slack.buttons import (
     START_PATTERN,
     BadValue,
     decode_answer,
+    decode_commit,
     decode_repost,
     decode_restart,
     decode_resume,
@@ -190,6 +196,42 @@ async def handle_snooze_clicked(
     deps.tasks.spawn(run_snooze(deps, click), "click:snooze")
 
 
+async def run_commitment_click(deps: Deps, click: ClickRequest) -> None:
+    """Commit to a result's step, or update a commitment; the clicker is answered privately."""
+    logger.info(
+        "click", extra={"action": click.action_id[:30], "user": click.who.user_id, "value": click.value[:60]}
+    )
+    try:
+        if click.action_id.startswith(f"{COMMIT}:"):
+            result_id, step_index = decode_commit(click.value)
+            reply = await deps.commitments.commit(click.who, result_id, step_index)
+        else:
+            if not click.value.isdigit():
+                raise BadValue(click.value[:40])
+            action = COMMITMENT_ACTIONS[click.action_id]
+            reply = await deps.commitments.update(click.who, int(click.value), action)
+        await deps.messenger.reply(click.target, build_commitment_reply(reply))
+    except BadValue:
+        await deliver(deps, Stale(), click.target, from_click=False)
+    except Exception:
+        report_failure(logger, "click_failed", {"action": "commitment"})
+        await apologise(deps, click.target)
+
+
+async def handle_commitment_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """Commit to a step (on a result) or Done / Still on it / Drop (on a check-in)."""
+    await ack()
+    deps = deps_of(context)
+    try:
+        click = read_click(body, action)
+    except BadPayload as bad:
+        logger.warning("bad_payload", extra={"action": "commitment", "reason": str(bad)})
+        return
+    deps.tasks.spawn(run_commitment_click(deps, click), "click:commitment")
+
+
 def register(app: AsyncApp) -> None:
     app.action(ANSWER_PATTERN)(handle_answer_clicked)
     app.action(BACK)(handle_back_clicked)
@@ -199,3 +241,5 @@ def register(app: AsyncApp) -> None:
     app.action(START_PATTERN)(handle_model_chosen)
     app.action(REPOST)(handle_repost_clicked)
     app.action(SNOOZE)(handle_snooze_clicked)
+    app.action(COMMIT_PATTERN)(handle_commitment_clicked)
+    app.action(COMMITMENT_PATTERN)(handle_commitment_clicked)

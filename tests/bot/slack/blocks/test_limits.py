@@ -9,6 +9,16 @@ from typing import Any, get_args
 
 import pytest
 
+from bot.services.checkins import CheckinPost, OpenCommitment, ScheduleView
+from bot.services.commitments import (
+    AlreadyCommitted,
+    CommitmentAlreadyClosed,
+    CommitmentLimitReached,
+    CommitmentReply,
+    CommitmentUpdated,
+    Committed,
+    StepUnknown,
+)
 from bot.services.outcomes import (
     ChooseModel,
     Completed,
@@ -22,6 +32,9 @@ from bot.services.outcomes import (
     ResumeOrRestart,
     StatusReport,
 )
+from bot.services.team import ModelView, TeamView
+from bot.slack.blocks.checkins import build_checkin_message
+from bot.slack.blocks.commitments import build_commitment_reply
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.messages import (
     HelpEntry,
@@ -257,3 +270,48 @@ def test_the_first_question_introduces_the_assessment(flow_id: str) -> None:
         assert escape(flow.notice) in intro
     later = build_question_message(QuestionShown(flow, 1, 1, flow.questions[1], None, 2, 1, 9, False, None))
     assert "up to" not in str(later["blocks"])
+
+
+def test_check_in_messages_are_within_limits_however_busy_the_channel() -> None:
+    """A check-in with every model, many members, 15 open commitments and long steps fits Slack's limits."""
+    when = datetime(2026, 3, 23, 8, tzinfo=UTC)
+    schedule = ScheduleView(
+        2**31 - 1,
+        "weekly",
+        0,
+        None,
+        "09:00",
+        "Europe/Berlin",
+        "active",
+        None,
+        when,
+        None,
+        USER,
+    )
+    people = [f"U{n:010d}" for n in range(200)]
+    models = [
+        ModelView(
+            f,
+            people,
+            FLOWS[f].max_level,
+            float(FLOWS[f].max_level),
+            [(c.id, 0) for c in FLOWS[f].categories][:2],
+            -0.5,
+        )
+        for f in FLOW_IDS
+    ]
+    long_step = "Write the runbook for every model in production, with owners and rollback steps. " * 6
+    post = CheckinPost(
+        schedule, 2**31 - 1, when, True, TeamView(models, [(p, "google") for p in people], people),
+        [OpenCommitment(n, long_step, when) for n in range(15)], [long_step] * 12,
+    )  # fmt: skip
+    assert_within_slack_limits(build_checkin_message(post, FLOWS))
+    empty = CheckinPost(schedule, 1, when, False, TeamView([], [], []))
+    assert_within_slack_limits(build_checkin_message(empty, FLOWS))
+    replies: list[CommitmentReply] = [
+        Committed(long_step, 3), AlreadyCommitted(long_step), CommitmentLimitReached(3), StepUnknown(),
+        CommitmentUpdated(long_step, "done"), CommitmentUpdated(long_step, "still"),
+        CommitmentUpdated(long_step, "drop"), CommitmentAlreadyClosed(long_step, "dropped"),
+    ]  # fmt: skip
+    for reply in replies:
+        assert_within_slack_limits(build_commitment_reply(reply))

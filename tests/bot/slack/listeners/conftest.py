@@ -15,6 +15,7 @@ from bot.runtime.background import Background
 from bot.runtime.dispatcher import Dispatcher
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
+from bot.services.commitments import CommitmentService
 from bot.services.outbox import OutboxService
 from bot.slack.deps import CONTEXT_KEY, Deps
 from bot.slack.messenger import Messenger, build_web_client
@@ -50,6 +51,7 @@ def build_deps(engine: AsyncEngine, double: SlackDouble, http: aiohttp.ClientSes
     return Deps(
         AssessmentService(engine, FLOWS),
         CheckinService(engine, FLOWS),
+        CommitmentService(engine, FLOWS),
         outbox,
         dispatcher,
         messenger,
