@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=(
             "Settings come from the environment (or a .env file): SLACK_BOT_TOKEN, "
             "SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), DATABASE_URL, HOST, PORT, FLOWS_DIR, "
-            "SLACK_API_URL, LOG_LEVEL, MIGRATE_ON_START, RESULT_POST_WAIT, CHECKINS_IN_PROCESS."
+            "SLACK_API_URL, LOG_LEVEL, MIGRATE_ON_START, RESULT_POST_WAIT, CHECKINS_IN_PROCESS, "
+            "AWAY_STATUSES."
         ),
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -139,12 +139,15 @@ def _leased_by(item_id: int, owner: str) -> Any:
     )
 
 
-async def mark_sent(db: Db, item_id: int, owner: str, ts: str | None) -> bool:
+async def mark_sent(
+    db: Db, item_id: int, owner: str, ts: str | None, status: OutboxStatus = OutboxStatus.SENT
+) -> bool:
+    """Settle a message as sent (or as skipped on purpose)."""
     result = await db.execute(
         update(outbox)
         .where(_leased_by(item_id, owner))
         .values(
-            status=OutboxStatus.SENT,
+            status=status,
             sent_ts=ts,
             error=None,
             lease_owner=None,

@@ -304,17 +304,33 @@ class InProgress:
     flow_id: str
     assessment_id: int
     updated_at: datetime
+    nudges_on: bool
 
 
 async def in_progress_in_channel(db: Db, channel_id: int) -> list[InProgress]:
     """Assessments under way in a channel, with whose they are and when they last moved."""
     rows = await db.execute(
-        select(people.c.slack_user_id, assessments.c.flow_id, assessments.c.id, assessments.c.updated_at)
+        select(
+            people.c.slack_user_id,
+            assessments.c.flow_id,
+            assessments.c.id,
+            assessments.c.updated_at,
+            people.c.nudges_off_at,
+        )
         .join(people, people.c.id == assessments.c.person_id)
         .where(assessments.c.channel_id == channel_id, assessments.c.status == Status.IN_PROGRESS)
         .order_by(assessments.c.updated_at)
     )
-    return [InProgress(user, flow, assessment, as_utc(moved)) for user, flow, assessment, moved in rows.all()]
+    return [
+        InProgress(user, flow, assessment, as_utc(moved), off is None)
+        for user, flow, assessment, moved, off in rows.all()
+    ]
+
+
+async def set_nudges(db: Db, person_id: int, on: bool) -> None:
+    await db.execute(
+        update(people).where(people.c.id == person_id).values(nudges_off_at=None if on else utcnow())
+    )
 
 
 async def channel_row_id(db: Db, team_id: str, channel_id: str) -> int | None:

@@ -81,6 +81,8 @@ class Person(Base):
     slack_user_id: Mapped[str] = mapped_column(String(32))
     name: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When the person turned nudges off (`/maturity nudges off`); None: nudges are on.
+    nudges_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Assessment(Base):
@@ -163,6 +165,7 @@ class ResultCategory(Base):
 class OutboxStatus(StrEnum):
     PENDING = "pending"  # to be delivered (possibly leased by a dispatcher right now)
     SENT = "sent"
+    SKIPPED = "skipped"  # not sent on purpose when it was due (a nudge to someone who is away)
     FAILED = "failed"  # Slack refused it for good, or retries ran out; kept, and can be re-queued
 
 

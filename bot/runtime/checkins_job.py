@@ -16,6 +16,7 @@ from bot.runtime.settings import Settings
 from bot.runtime.wiring import reply_session, web_api_session
 from bot.services.checkins import CheckinService, RunReport
 from bot.services.outbox import DeliveryState, OutboxService, Settled
+from bot.slack.away import away_markers
 from bot.slack.messenger import Messenger, build_web_client
 from bot.slack.outbox import SlackOutbox
 from flows.schema import Flow
@@ -49,7 +50,9 @@ async def run_checkins(settings: Settings, flows: dict[str, Flow], now: datetime
         once = build_web_client(settings.slack_bot_token, settings.slack_api_url, http, retries=False)
         outbox = OutboxService(engine, flows)
         dispatcher = Dispatcher(
-            outbox, SlackOutbox(Messenger(client, reply_http, once), flows), click_wait=DELIVERY_WAIT
+            outbox,
+            SlackOutbox(Messenger(client, reply_http, once), flows, away_markers(settings.away_statuses)),
+            click_wait=DELIVERY_WAIT,
         )
         report = await CheckinService(engine, flows).run_due(now)
         result = JobResult(report)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
+from bot.slack.away import DEFAULT_AWAY
 from models.settings import DatabaseSettings
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -31,6 +32,8 @@ class Settings(DatabaseSettings):
     # Whether `python -m bot` runs the check-in scheduler itself (once a minute). Off when a cron
     # job or platform scheduler runs `python -m bot checkins` instead (both at once is safe too).
     checkins_in_process: bool = True
+    # Slack status emoji and words that mean someone is away, so check-ins do not nudge them.
+    away_statuses: str = DEFAULT_AWAY
 
     @field_validator("slack_api_url")
     @classmethod

@@ -17,7 +17,9 @@ from bot.runtime.settings import Settings
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
 from bot.services.commitments import CommitmentService
+from bot.services.nudges import NudgeService
 from bot.services.outbox import OutboxService
+from bot.slack.away import away_markers
 from bot.slack.deps import Deps
 from bot.slack.failures import reporter
 from bot.slack.messenger import Messenger, build_web_client
@@ -68,12 +70,18 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
     messenger = Messenger(client, reply_http, once)
     background = Background()
     outbox = OutboxService(engine, flows)
-    dispatcher = Dispatcher(outbox, SlackOutbox(messenger, flows), click_wait=settings.result_post_wait)
+    dispatcher = Dispatcher(
+        outbox,
+        SlackOutbox(messenger, flows, away_markers(settings.away_statuses)),
+        click_wait=settings.result_post_wait,
+    )
     # Dispatchers leave a new result to its click a little longer than the click waits for it.
     assessments = AssessmentService(engine, flows, click_grace=settings.result_post_wait + 5)
     checkins = CheckinService(engine, flows)
     commitments = CommitmentService(engine, flows)
-    deps = Deps(assessments, checkins, commitments, outbox, dispatcher, messenger, background)
+    deps = Deps(
+        assessments, checkins, commitments, NudgeService(engine), outbox, dispatcher, messenger, background
+    )
     app = create_app(settings, client, deps)
     dispatcher.start()
     scheduler = Scheduler(checkins, dispatcher) if settings.checkins_in_process else None

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.services.nudges import queue_nudges
 from bot.services.outcomes import Who
 from bot.services.recurrence import Period, Rhythm, latest_occurrence, next_occurrence
 from bot.services.team import TeamView, snapshot, team_view, view_from_payload, view_to_payload
@@ -297,6 +298,14 @@ class CheckinService:
             ]
             done = [c.step for c in await commitments_repo.done_since(conn, row.channel_id, since)]
             post = CheckinPost(view, run_id, occurrence, late, team, open_now, done)
+            await queue_nudges(
+                conn,
+                run_id=run_id,
+                channel_id=row.channel_id,
+                team_id=row.slack_team_id,
+                slack_channel_id=row.slack_channel_id,
+                now=now,
+            )
             item = await outbox_repo.enqueue(
                 conn,
                 kind=CHECKIN_KIND,

@@ -14,7 +14,7 @@ import random
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -26,6 +26,7 @@ from bot.services.checkins import (
     announcement_from_payload,
     checkin_from_payload,
 )
+from bot.services.nudges import NUDGE_KIND, NudgePost, nudge_from_payload
 from bot.services.outcomes import (
     AlreadyPosted,
     AssessmentGone,
@@ -34,7 +35,7 @@ from bot.services.outcomes import (
     PostStillQueued,
     Who,
 )
-from bot.services.ports import Delivered, DeliveryOutcome, RetryLater, Undeliverable
+from bot.services.ports import Delivered, DeliveryOutcome, RetryLater, Skipped, Undeliverable
 from flows.engine import CategoryResult, Score
 from flows.schema import Flow
 from models import outbox as repo
@@ -56,6 +57,7 @@ PAUSING_ERRORS = {"not_in_channel", "is_archived", "channel_not_found", "restric
 
 class DeliveryState(StrEnum):
     SENT = "sent"
+    SKIPPED = "skipped"  # not sent on purpose (see Skipped)
     PENDING = "pending"  # queued, or due again later
     FAILED = "failed"
 
@@ -70,7 +72,7 @@ class Settled:
     available_at: datetime | None = None  # when it is due again, while pending
 
 
-Content = Completed | ScheduleAnnouncement | CheckinPost
+Content = Completed | ScheduleAnnouncement | CheckinPost | NudgePost
 """What a queued message says, as domain data (the Slack edge renders it)."""
 
 
@@ -165,6 +167,8 @@ class OutboxService:
             content = announcement_from_payload(row.payload)
         elif row.kind == CHECKIN_KIND:
             content = checkin_from_payload(row.payload)
+        elif row.kind == NUDGE_KIND:
+            content = nudge_from_payload(row.payload)
         return QueuedMessage(
             row.id,
             row.kind,
@@ -214,6 +218,11 @@ class OutboxService:
                     await repo.mark_failed(conn, item, owner, error)
                     settled = Settled(item, DeliveryState.FAILED, error[:100])
                     await self._record(conn, message, None, error[:100])
+                case Skipped(reason=reason):
+                    await repo.mark_sent(conn, item, owner, None, OutboxStatus.SKIPPED)
+                    settled = Settled(item, DeliveryState.SKIPPED, reason[:100])
+                case _:
+                    assert_never(outcome)
         level = logging.WARNING if settled.state is DeliveryState.FAILED else logging.INFO
         logger.log(
             level,

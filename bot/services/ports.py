@@ -31,4 +31,11 @@ class Undeliverable:
     error: str
 
 
-DeliveryOutcome = Delivered | RetryLater | Undeliverable
+@dataclass(frozen=True)
+class Skipped:
+    """Not sent on purpose, when it came to it (a nudge to someone whose Slack status says away)."""
+
+    reason: str
+
+
+DeliveryOutcome = Delivered | RetryLater | Undeliverable | Skipped

@@ -25,7 +25,7 @@ async def share(deps: Deps, completed: Completed) -> ResultShared:
     match settled.state:
         case DeliveryState.SENT:
             return ResultShared(completed, PostStatus.POSTED)
-        case DeliveryState.PENDING:
+        case DeliveryState.PENDING | DeliveryState.SKIPPED:  # results are never skipped; be safe
             return ResultShared(completed, PostStatus.QUEUED, settled.error)
         case DeliveryState.FAILED:
             told = not await deps.posts.claim_notification(completed.outbox_id)

@@ -10,10 +10,12 @@ import logging
 from typing import Any, assert_never
 
 from bot.services.checkins import CheckinPost, ScheduleAnnouncement
+from bot.services.nudges import NudgePost
 from bot.services.outbox import FLOW_REMOVED, Content, QueuedMessage
 from bot.services.outcomes import Completed
-from bot.services.ports import Delivered, DeliveryOutcome, RetryLater, Undeliverable
-from bot.slack.blocks.checkins import build_announcement_message, build_checkin_message
+from bot.services.ports import Delivered, DeliveryOutcome, RetryLater, Skipped, Undeliverable
+from bot.slack.away import DEFAULT_AWAY, away_markers, is_away
+from bot.slack.blocks.checkins import build_announcement_message, build_checkin_message, build_nudge_message
 from bot.slack.blocks.result import build_post_failed_message, build_result_message
 from bot.slack.messenger import CONNECTION_ERROR, TIMEOUT, UNREADABLE, Messenger, Sent
 from flows.schema import Flow
@@ -47,9 +49,10 @@ def classify(sent: Sent) -> DeliveryOutcome:
 class SlackOutbox:
     """The outbox's sender in Slack: each kind rendered for its channel; failures told to the person."""
 
-    def __init__(self, messenger: Messenger, flows: dict[str, Flow]):
+    def __init__(self, messenger: Messenger, flows: dict[str, Flow], away: tuple[str, ...] | None = None):
         self.messenger = messenger
         self.flows = flows
+        self.away = away if away is not None else away_markers(DEFAULT_AWAY)
 
     def render(self, content: Content) -> dict[str, Any]:
         match content:
@@ -59,15 +62,30 @@ class SlackOutbox:
                 return build_announcement_message(content)
             case CheckinPost():
                 return build_checkin_message(content, self.flows)
+            case NudgePost():
+                return build_nudge_message(content, self.flows)
             case _:
                 assert_never(content)
 
     async def send(self, message: QueuedMessage) -> DeliveryOutcome:
         if message.content is None:
             return Undeliverable(FLOW_REMOVED)
+        if isinstance(message.content, NudgePost):
+            return await self._nudge(message.content)
         sent = await self.messenger.post_message(
             message.channel_id, self.render(message.content), retry=False
         )
+        return classify(sent)
+
+    async def _nudge(self, nudge: NudgePost) -> DeliveryOutcome:
+        """A private reminder, unless the person is away (their status now) or gone."""
+        person = await self.messenger.user_info(nudge.user_id)
+        if person is not None and (person.deleted or person.is_bot):
+            return Skipped("deleted")
+        if person is not None and is_away(person, self.away):
+            logger.info("nudge_skipped", extra={"user": nudge.user_id, "reason": "away"})
+            return Skipped("away")
+        sent = await self.messenger.post_ephemeral(nudge.channel_id, nudge.user_id, self.render(nudge))
         return classify(sent)
 
     async def notify_undelivered(self, message: QueuedMessage, error: str) -> None:

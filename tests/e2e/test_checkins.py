@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select, update
+
 from bot.services.outcomes import Who
 from bot.services.recurrence import next_occurrence
-from models.tables import utcnow
+from models.tables import Assessment, OutboxMessage, utcnow
 from playground.drive import click, command, finish
 from playground.slack_api import BOT_TOKEN, Person, SlackClient, SlackDouble, all_text, button, buttons
 from tests.e2e.conftest import RunningBot
@@ -184,3 +186,36 @@ async def test_commitments_round_trip_from_a_result_through_check_ins(
 def _posted_with(double: SlackDouble, text: str) -> dict[str, Any] | None:
     """The first message in #ml-platform whose text includes ``text``."""
     return next((m for m in double.messages("C111") if text in all_text(m)), None)
+
+
+async def test_stalled_assessments_get_one_nudge_per_check_in_unless_away_or_off(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """Three people left an assessment 4 days ago: one is nudged, one is on holiday, one turned nudges off."""
+    ana, bo, chen = Person(), Person(user_id="U222", name="bo"), Person(user_id="U333", name="chen")
+    for who in (ana, bo, chen):
+        await command(slack, "start google", who)
+    assert "Nudges are off" in all_text(await command(slack, "nudges off", chen))
+    assert "nudges off" in all_text(await command(slack, "nudges maybe", chen))
+    double.set_status("U222", "Vacation until Monday", ":palm_tree:")
+    assert bot.runtime is not None
+    async with bot.runtime.engine.begin() as conn:
+        await conn.execute(update(Assessment).values(updated_at=utcnow() - timedelta(days=4)))
+    await command(slack, "checkin weekly mon 9am")
+    shown = await bot.runtime.deps.checkins.show(_ana())
+    assert shown.schedule is not None
+    assert shown.schedule.next_due_at is not None
+    assert bot.runtime.scheduler is not None
+    await bot.runtime.scheduler.run_once(shown.schedule.next_due_at)
+    await double.wait_until(lambda: bool(double.ephemerals("C111", "U111")), timeout=10)
+    (nudge,) = double.ephemerals("C111", "U111")
+    assert "waiting for 4 days" in all_text(nudge)
+    resumed = await click(slack, button(nudge, "Resume"))
+    assert "Question 1 of" in all_text(resumed)
+    await asyncio.sleep(0.5)  # the skipped ones are settled by now
+    assert double.ephemerals("C111", "U222") == []  # on holiday
+    assert double.ephemerals("C111", "U333") == []  # turned nudges off
+    async with bot.runtime.engine.connect() as conn:
+        kinds = (await conn.execute(select(OutboxMessage.slack_user_id, OutboxMessage.status)
+                                    .where(OutboxMessage.kind == "nudge"))).all()  # fmt: skip
+    assert sorted(kinds) == [("U111", "sent"), ("U222", "skipped")]  # one each, none for U333

@@ -32,7 +32,7 @@ from models.tables import Base
 
 ROOT = Path(__file__).resolve().parents[2]
 
-HEAD = "0004"  # the newest revision in migrations/versions
+HEAD = "0005"  # the newest revision in migrations/versions
 APP_TABLES = set(Base.metadata.tables)
 
 

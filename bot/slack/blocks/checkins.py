@@ -16,11 +16,12 @@ from bot.services.checkins import (
     ScheduleView,
     Snoozed,
 )
+from bot.services.nudges import NudgePost, NudgesSet
 from bot.services.recurrence import WEEKDAYS, RhythmError, RhythmPart
 from bot.slack.blocks.commitments import commitment_blocks
 from bot.slack.blocks.kit import actions, button, context, escape, header, message, section
 from bot.slack.blocks.messages import COMMAND
-from bot.slack.buttons import SNOOZE, START
+from bot.slack.buttons import RESUME, SNOOZE, START
 from flows.schema import Flow
 
 SYNTAX = (
@@ -212,3 +213,41 @@ def build_checkin_reply(reply: CheckinReply) -> dict[str, Any]:
             return build_snoozed_message(reply)
         case _:
             assert_never(reply)
+
+
+def build_nudge_message(nudge: NudgePost, flows: dict[str, Flow]) -> dict[str, Any]:
+    """The private reminder to resume a stalled assessment, with a Resume button."""
+    flow = flows.get(nudge.flow_id)
+    title = escape(flow.title) if flow else f"`{escape(nudge.flow_id)}`"
+    days = max(1, (datetime.now(nudge.untouched_since.tzinfo) - nudge.untouched_since).days)
+    text = (
+        f":wave: Your *{title}* assessment here has been waiting for {days} days. Pick it up where you "
+        f"left off? (`{COMMAND} nudges off` stops these reminders.)"
+    )
+    return message(
+        text,
+        [
+            section(text),
+            actions(
+                f"nudge:{nudge.assessment_id}",
+                [button("Resume", RESUME, str(nudge.assessment_id), "primary")],
+            ),
+        ],
+    )
+
+
+def build_nudges_set_message(done: NudgesSet) -> dict[str, Any]:
+    text = (
+        "Nudges are on: a check-in reminds you privately of an assessment left waiting for 3 days."
+        if done.on
+        else f"Nudges are off: check-ins won't remind you of unfinished assessments (`{COMMAND} nudges on`)."
+    )
+    return message(text, [section(text)])
+
+
+def build_nudges_usage_message() -> dict[str, Any]:
+    text = (
+        f"Use `{COMMAND} nudges off` to stop reminders of unfinished assessments, "
+        f"`{COMMAND} nudges on` to get them."
+    )
+    return message(text, [section(text)])

@@ -11,7 +11,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services.recurrence import RhythmError, parse_rhythm
-from bot.slack.blocks.checkins import CheckinReply, build_bad_schedule_message, build_checkin_reply
+from bot.slack.blocks.checkins import (
+    CheckinReply,
+    build_bad_schedule_message,
+    build_checkin_reply,
+    build_nudges_set_message,
+    build_nudges_usage_message,
+)
 from bot.slack.blocks.messages import COMMAND, HelpEntry, build_help_message
 from bot.slack.blocks.notices import build_bad_request_message
 from bot.slack.delivery import apologise, deliver
@@ -78,6 +84,16 @@ async def run_checkin(deps: Deps, request: CommandRequest) -> None:
     await deps.messenger.reply(request.target, build_checkin_reply(reply))
 
 
+async def run_nudges(deps: Deps, request: CommandRequest) -> None:
+    """`nudges on|off`: whether check-ins remind this person of a stalled assessment."""
+    choice = request.args[0].lower() if len(request.args) == 1 else ""
+    if choice not in {"on", "off"}:
+        await deps.messenger.reply(request.target, build_nudges_usage_message())
+        return
+    done = await deps.nudges.set(request.who, on=choice == "on")
+    await deps.messenger.reply(request.target, build_nudges_set_message(done))
+
+
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "start",
@@ -94,6 +110,9 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "checkin [weekly <day> <time> | monthly <1-28> <time> | off]",
         "see or set this channel's check-ins, in your time zone",
         run_checkin,
+    ),
+    Subcommand(
+        "nudges", "nudges on|off", "whether check-ins remind you of an unfinished assessment", run_nudges
     ),
     Subcommand("help", "help", "this message", run_help),
 )

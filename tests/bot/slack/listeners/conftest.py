@@ -16,6 +16,7 @@ from bot.runtime.dispatcher import Dispatcher
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
 from bot.services.commitments import CommitmentService
+from bot.services.nudges import NudgeService
 from bot.services.outbox import OutboxService
 from bot.slack.deps import CONTEXT_KEY, Deps
 from bot.slack.messenger import Messenger, build_web_client
@@ -52,6 +53,7 @@ def build_deps(engine: AsyncEngine, double: SlackDouble, http: aiohttp.ClientSes
         AssessmentService(engine, FLOWS),
         CheckinService(engine, FLOWS),
         CommitmentService(engine, FLOWS),
+        NudgeService(engine),
         outbox,
         dispatcher,
         messenger,
