@@ -77,7 +77,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -95,6 +94,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from bench.children import forget, free_port, stop_all_children, stop_process, track
 from playground.drive import answer_buttons
 from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, Person, SlackClient, SlackDouble, all_text
 
@@ -152,33 +152,12 @@ _CHILDREN: list[subprocess.Popen[bytes]] = []
 _PG_DIRS: list[Path] = []  # throwaway PostgreSQL servers still running
 
 
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM one child we started (SIGKILL if it lingers), and forget it."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(STOP_TIMEOUT)
-    if proc in _CHILDREN:
-        _CHILDREN.remove(proc)
-
-
 def stop_everything() -> None:
     """Last resort on any exit: our bot processes, then our PostgreSQL servers."""
-    for proc in list(_CHILDREN):
-        with contextlib.suppress(Exception):
-            stop_process(proc)
+    stop_all_children()
     for directory in list(_PG_DIRS):
         with contextlib.suppress(Exception):
             destroy_postgres(directory)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -222,7 +201,7 @@ class BotProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        _CHILDREN.append(self.proc)
+        track(self.proc)
 
     async def start(self, session: aiohttp.ClientSession) -> float:
         """Launch a process and wait (bounded) for GET /health; returns the seconds it took."""
@@ -250,14 +229,13 @@ class BotProcess:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait(STOP_TIMEOUT)
-            if self.proc in _CHILDREN:
-                _CHILDREN.remove(self.proc)
+            forget(self.proc)
         self.generations[-1].killed.set()
 
     def stop(self) -> None:
         self.up.clear()
         if self.proc is not None:
-            stop_process(self.proc)
+            stop_process(self.proc, STOP_TIMEOUT)
 
     def serving_at(self, moment: float) -> Generation:
         """The process that was listening at ``moment`` (the last one launched before it)."""

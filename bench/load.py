@@ -24,7 +24,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ import aiohttp
 import psutil
 from sqlalchemy.engine import make_url
 
+from bench.children import free_port, stop_all_children, stop_process, track
 from playground.drive import answer_buttons
 from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, Person, SlackClient, SlackDouble
 
@@ -69,33 +69,6 @@ class RunFailed(Exception):
 
 # -- subprocesses -------------------------------------------------------------------------------
 
-_CHILDREN: list[subprocess.Popen[bytes]] = []
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate one child we started (SIGTERM, then SIGKILL), and forget it."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(STOP_TIMEOUT)
-    if proc in _CHILDREN:
-        _CHILDREN.remove(proc)
-
-
-def stop_all_children() -> None:
-    for proc in list(_CHILDREN):
-        with contextlib.suppress(Exception):
-            stop_process(proc)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @dataclass
 class AppProcess:
@@ -124,7 +97,7 @@ class AppProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        _CHILDREN.append(self.proc)
+        track(self.proc)
 
     def check_alive(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -168,7 +141,7 @@ class AppProcess:
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop_process(self.proc)
+            stop_process(self.proc, STOP_TIMEOUT)
 
 
 # -- statistics ---------------------------------------------------------------------------------

@@ -42,6 +42,25 @@ async def record_post(db: Db, result_id: int, ts: str | None, error: str | None)
     await db.execute(update(results).where(results.c.id == result_id).values(posted_ts=ts, post_error=error))
 
 
+async def _categories(db: Db, result_ids: list[int]) -> dict[int, list[tuple[str, int, float]]]:
+    """(category, level, score) per result, in the flow's category order."""
+    by_result: dict[int, list[tuple[str, int, float]]] = {result_id: [] for result_id in result_ids}
+    if by_result:
+        categories = await db.execute(
+            select(
+                result_categories.c.result_id,
+                result_categories.c.category_id,
+                result_categories.c.level,
+                result_categories.c.score,
+            )
+            .where(result_categories.c.result_id.in_(result_ids))
+            .order_by(result_categories.c.result_id, result_categories.c.position)
+        )
+        for result_id, category_id, level, score in categories.all():
+            by_result[result_id].append((category_id, level, score))
+    return by_result
+
+
 @dataclass(frozen=True)
 class PastResult:
     assessment_id: int
@@ -79,20 +98,7 @@ async def latest_results(db: Db, person_id: int, channel_id: int, limit: int = 3
             .limit(limit)
         )
     ).all()
-    by_result: dict[int, list[tuple[str, int, float]]] = {row[0]: [] for row in rows}
-    if by_result:
-        categories = await db.execute(
-            select(
-                result_categories.c.result_id,
-                result_categories.c.category_id,
-                result_categories.c.level,
-                result_categories.c.score,
-            )
-            .where(result_categories.c.result_id.in_(list(by_result)))
-            .order_by(result_categories.c.result_id, result_categories.c.position)
-        )
-        for result_id, category_id, level, score in categories.all():
-            by_result[result_id].append((category_id, level, score))
+    by_result = await _categories(db, [row[0] for row in rows])
     return [
         PastResult(*row[1:7], categories=tuple(by_result[row[0]]), post_status=row[7], post_error=row[8],
                    outbox_id=row[9])
@@ -130,20 +136,7 @@ async def channel_results(db: Db, channel_id: int) -> list[MemberResult]:
             .order_by(assessments.c.completed_at, assessments.c.id)
         )
     ).all()
-    by_result: dict[int, list[tuple[str, int, float]]] = {row[0]: [] for row in rows}
-    if by_result:
-        categories = await db.execute(
-            select(
-                result_categories.c.result_id,
-                result_categories.c.category_id,
-                result_categories.c.level,
-                result_categories.c.score,
-            )
-            .where(result_categories.c.result_id.in_(list(by_result)))
-            .order_by(result_categories.c.result_id, result_categories.c.position)
-        )
-        for result_id, category_id, level, score in categories.all():
-            by_result[result_id].append((category_id, level, score))
+    by_result = await _categories(db, [row[0] for row in rows])
     return [
         MemberResult(row[1], row[2], as_utc(row[3]), row[4], row[5], tuple(by_result[row[0]])) for row in rows
     ]

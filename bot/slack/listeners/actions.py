@@ -7,7 +7,7 @@ ids, one service method runs, and the outcome is rendered for the person.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -46,10 +46,20 @@ from bot.slack.payloads import BadPayload, ClickRequest, read_click
 logger = logging.getLogger(__name__)
 
 UseCase = Callable[[Deps, ClickRequest], Awaitable[Outcome]]
+ClickWork = Callable[[Deps, ClickRequest], Coroutine[Any, Any, None]]
+
+
+def _assessment_click(name: str, use: UseCase) -> ClickWork:
+    """The background work of an assessment button: run ``use`` and show its outcome."""
+
+    async def work(deps: Deps, click: ClickRequest) -> None:
+        await run_click(deps, name, use, click)
+
+    return work
 
 
 def _in_background(
-    name: str, use: UseCase, context: AsyncBoltContext, body: dict[str, Any], action: dict[str, Any]
+    name: str, work: ClickWork, context: AsyncBoltContext, body: dict[str, Any], action: dict[str, Any]
 ) -> None:
     """Read the click (after the ack) and run it in the background; an unreadable one gets a note."""
     deps = deps_of(context)
@@ -60,7 +70,8 @@ def _in_background(
         if bad.target is not None:
             deps.tasks.spawn(deps.messenger.reply(bad.target, build_bad_request_message()), "bad_payload")
         return
-    deps.tasks.spawn(run_click(deps, name, use, click), f"click:{name}")
+    if not deps.tasks.spawn(work(deps, click), f"click:{name}"):
+        logger.warning("click_shed", extra={"action": name})  # backlog full; clicking again works
 
 
 async def run_click(deps: Deps, name: str, use: UseCase, click: ClickRequest) -> None:
@@ -117,7 +128,7 @@ async def handle_answer_clicked(
 ) -> None:
     """An answer: record it, then show the next question or share the result."""
     await ack()
-    _in_background("answer", answer, context, body, action)
+    _in_background("answer", _assessment_click("answer", answer), context, body, action)
 
 
 async def handle_back_clicked(
@@ -125,7 +136,7 @@ async def handle_back_clicked(
 ) -> None:
     """Back: show the previous question so its answer can be changed."""
     await ack()
-    _in_background("back", back, context, body, action)
+    _in_background("back", _assessment_click("back", back), context, body, action)
 
 
 async def handle_pause_clicked(
@@ -133,7 +144,7 @@ async def handle_pause_clicked(
 ) -> None:
     """Pause: stop for now; the answers stay saved."""
     await ack()
-    _in_background("pause", pause, context, body, action)
+    _in_background("pause", _assessment_click("pause", pause), context, body, action)
 
 
 async def handle_resume_clicked(
@@ -141,7 +152,7 @@ async def handle_resume_clicked(
 ) -> None:
     """Resume (offered when starting again): bring back the assessment in progress."""
     await ack()
-    _in_background("resume", resume, context, body, action)
+    _in_background("resume", _assessment_click("resume", resume), context, body, action)
 
 
 async def handle_restart_clicked(
@@ -149,7 +160,7 @@ async def handle_restart_clicked(
 ) -> None:
     """Restart: keep the unfinished assessment as history and start the chosen model afresh."""
     await ack()
-    _in_background("restart", restart, context, body, action)
+    _in_background("restart", _assessment_click("restart", restart), context, body, action)
 
 
 async def handle_model_chosen(
@@ -157,7 +168,7 @@ async def handle_model_chosen(
 ) -> None:
     """A model from the picker: start it."""
     await ack()
-    _in_background("start", start, context, body, action)
+    _in_background("start", _assessment_click("start", start), context, body, action)
 
 
 async def handle_repost_clicked(
@@ -165,7 +176,7 @@ async def handle_repost_clicked(
 ) -> None:
     """Post again: queue a result that could not be posted and try it now."""
     await ack()
-    _in_background("repost", repost, context, body, action)
+    _in_background("repost", _assessment_click("repost", repost), context, body, action)
 
 
 async def run_snooze(deps: Deps, click: ClickRequest) -> None:
@@ -187,13 +198,7 @@ async def handle_snooze_clicked(
 ) -> None:
     """Snooze on a check-in: skip the channel's next one."""
     await ack()
-    deps = deps_of(context)
-    try:
-        click = read_click(body, action)
-    except BadPayload as bad:
-        logger.warning("bad_payload", extra={"action": "snooze", "reason": str(bad)})
-        return
-    deps.tasks.spawn(run_snooze(deps, click), "click:snooze")
+    _in_background("snooze", run_snooze, context, body, action)
 
 
 async def run_commitment_click(deps: Deps, click: ClickRequest) -> None:
@@ -223,13 +228,7 @@ async def handle_commitment_clicked(
 ) -> None:
     """Commit to a step (on a result) or Done / Still on it / Drop (on a check-in)."""
     await ack()
-    deps = deps_of(context)
-    try:
-        click = read_click(body, action)
-    except BadPayload as bad:
-        logger.warning("bad_payload", extra={"action": "commitment", "reason": str(bad)})
-        return
-    deps.tasks.spawn(run_commitment_click(deps, click), "click:commitment")
+    _in_background("commitment", run_commitment_click, context, body, action)
 
 
 def register(app: AsyncApp) -> None:
