@@ -15,7 +15,16 @@ from bot.services.outcomes import Who
 from bot.services.recurrence import next_occurrence
 from models.tables import Assessment, OutboxMessage, utcnow
 from playground.drive import click, command, finish
-from playground.slack_api import BOT_TOKEN, Person, SlackClient, SlackDouble, all_text, button, buttons
+from playground.slack_api import (
+    BOT_TOKEN,
+    Person,
+    Scripted,
+    SlackClient,
+    SlackDouble,
+    all_text,
+    button,
+    buttons,
+)
 from tests.e2e.conftest import RunningBot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -219,3 +228,48 @@ async def test_stalled_assessments_get_one_nudge_per_check_in_unless_away_or_off
         kinds = (await conn.execute(select(OutboxMessage.slack_user_id, OutboxMessage.status)
                                     .where(OutboxMessage.kind == "nudge"))).all()  # fmt: skip
     assert sorted(kinds) == [("U111", "sent"), ("U222", "skipped")]  # one each, none for U333
+
+
+async def test_two_cron_runs_racing_post_each_channels_check_in_once(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """Two `python -m bot checkins` processes at the same moment share six due check-ins: each posted once."""
+    channels = [f"C30{n:02d}" for n in range(6)]
+    for channel in channels:
+        double.add_channel(channel, f"team-{channel.lower()}")
+        await command(slack, "checkin weekly mon 9am", Person(channel_id=channel))
+    assert bot.runtime is not None
+    shown = await bot.runtime.deps.checkins.show(Who("T111", channels[0], "U111"))
+    assert shown.schedule is not None
+    assert shown.schedule.next_due_at is not None
+    due = shown.schedule.next_due_at
+    runs = await asyncio.gather(*(_cron(bot.settings.database_url, double, due) for _ in range(2)))
+    assert [code for code, _ in runs] == [0, 0], runs
+    posted = [int(out.split("check-ins posted: ")[1].split()[0]) for _, out in runs]
+    assert sum(posted) == 6
+    for channel in channels:
+        checkins = [m for m in double.messages(channel) if "Maturity check-in" in all_text(m)]
+        assert len(checkins) == 1, channel
+
+
+async def test_a_check_in_waits_out_a_rate_limit_and_an_archived_channel_pauses(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """A 429 on the check-in is waited out (posted once); an archived channel pauses the schedule."""
+    await command(slack, "checkin weekly mon 9am")
+    await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)
+    assert bot.runtime is not None
+    shown = await bot.runtime.deps.checkins.show(_ana())
+    assert shown.schedule is not None
+    assert shown.schedule.next_due_at is not None
+    due = shown.schedule.next_due_at
+    double.script("chat.postMessage", Scripted(retry_after=1))
+    code, output = await _cron(bot.settings.database_url, double, due)
+    assert code == 0, output
+    assert sum("Maturity check-in" in t for t in await _channel_texts(double)) == 1
+    assert len(double.api_calls("chat.postMessage")) == 3  # the announcement, the 429, the post
+    double.archive_channel("C111")
+    code, output = await _cron(bot.settings.database_url, double, next_occurrence(shown.schedule.rhythm, due))
+    assert code == 1
+    assert "is_archived" in output
+    assert "This channel was archived" in all_text(await command(slack, "checkin"))
