@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from bot.services.outcomes import Who
 from bot.services.recurrence import next_occurrence
-from models.tables import Assessment, OutboxMessage, utcnow
+from models.tables import Assessment, OutboxMessage, Schedule, utcnow
 from playground.drive import click, command, finish
 from playground.slack_api import (
     BOT_TOKEN,
@@ -273,3 +273,32 @@ async def test_a_check_in_waits_out_a_rate_limit_and_an_archived_channel_pauses(
     assert code == 1
     assert "is_archived" in output
     assert "This channel was archived" in all_text(await command(slack, "checkin"))
+
+
+async def test_a_sydney_check_in_across_the_southern_spring_forward(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """Set by someone in Sydney for Sunday 02:30: on the day 02:30 does not exist it runs at 03:00, once."""
+    chen = Person(user_id="U333", name="chen")
+    reply = all_text(await command(slack, "checkin weekly sun 2:30am", chen))
+    assert "every Sunday at 02:30 (Australia/Sydney)" in reply
+    assert bot.runtime is not None
+    assert bot.runtime.scheduler is not None
+    schedule = (await bot.runtime.deps.checkins.show(Who("T111", "C111", "U333"))).schedule
+    assert schedule is not None
+    async with bot.runtime.engine.begin() as conn:  # as if set a week before the change
+        await conn.execute(update(Schedule).values(next_due_at=datetime(2026, 9, 27, 16, 30, tzinfo=UTC)))
+    before_change = datetime(2026, 9, 27, 16, 30, tzinfo=UTC)  # Sun 27 Sep 02:30 AEST
+    at_change = datetime(2026, 10, 3, 16, 0, tzinfo=UTC)  # Sun 4 Oct: 02:30 skipped, 03:00 AEDT
+    for moment in (before_change, at_change - timedelta(minutes=1), at_change, at_change):
+        await bot.runtime.scheduler.run_once(moment)
+    await double.wait_until(lambda: len(_checkins(double)) == 2, timeout=10)
+    shown = (await bot.runtime.deps.checkins.show(Who("T111", "C111", "U333"))).schedule
+    assert shown is not None
+    assert shown.next_due_at == datetime(2026, 10, 10, 15, 30, tzinfo=UTC)  # Sun 11 Oct 02:30 AEDT
+    await asyncio.sleep(0.3)
+    assert len(_checkins(double)) == 2
+
+
+def _checkins(double: SlackDouble) -> list[dict[str, Any]]:
+    return [m for m in double.messages("C111") if "Maturity check-in" in all_text(m)]
