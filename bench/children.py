@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import signal
 import socket
 import subprocess
 
@@ -43,3 +45,30 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class Termination:
+    """SIGTERM cancels the task that armed it (so cleanup in ``finally`` runs); ``seen`` says if it came."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def arm(self) -> None:
+        """Call from inside the main task."""
+        task = asyncio.current_task()
+        assert task is not None
+
+        def on_sigterm() -> None:
+            self.seen = True
+            task.cancel()
+
+        with contextlib.suppress(NotImplementedError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, on_sigterm)
+
+    def exit_status(self) -> int:
+        """The shell's status for a run that was stopped: 143 for SIGTERM, 130 for Ctrl-C."""
+        return 143 if self.seen else 130
+
+    @property
+    def word(self) -> str:
+        return "terminated" if self.seen else "interrupted"

@@ -76,7 +76,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -94,7 +93,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bench.children import forget, free_port, stop_all_children, stop_process, track
+from bench.children import Termination, forget, free_port, stop_all_children, stop_process, track
 from playground.drive import answer_buttons
 from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, Person, SlackClient, SlackDouble, all_text
 
@@ -1239,19 +1238,10 @@ async def run(args: argparse.Namespace, report: Report) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     report = Report(args)
-    terminated = False
+    termination = Termination()
 
     async def bounded() -> None:
-        main_task = asyncio.current_task()
-        assert main_task is not None
-
-        def on_sigterm() -> None:
-            nonlocal terminated
-            terminated = True
-            main_task.cancel()
-
-        with contextlib.suppress(NotImplementedError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, on_sigterm)
+        termination.arm()
         try:
             async with asyncio.timeout(args.budget):
                 await run(args, report)
@@ -1270,8 +1260,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench.faults: run failed: exceeded the budget of {args.budget:g}s", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
-        print(f"bench.faults: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
-        return 143 if terminated else 130
+        print(f"bench.faults: {termination.word}", file=sys.stderr)
+        return termination.exit_status()
     finally:
         stop_everything()
 

@@ -23,7 +23,6 @@ import platform
 import random
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ import aiohttp
 import psutil
 from sqlalchemy.engine import make_url
 
-from bench.children import free_port, stop_all_children, stop_process, track
+from bench.children import Termination, free_port, stop_all_children, stop_process, track
 from playground.drive import answer_buttons
 from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, Person, SlackClient, SlackDouble
 
@@ -604,19 +603,10 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    terminated = False
+    termination = Termination()
 
     async def bounded() -> int:
-        main_task = asyncio.current_task()
-        assert main_task is not None
-
-        def on_sigterm() -> None:
-            nonlocal terminated
-            terminated = True
-            main_task.cancel()
-
-        with contextlib.suppress(NotImplementedError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, on_sigterm)
+        termination.arm()
         async with asyncio.timeout(TOTAL_BUDGET):
             return await run(args)
 
@@ -630,8 +620,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench.load: run failed: exceeded the total budget of {TOTAL_BUDGET:.0f}s", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
-        print(f"bench.load: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
-        return 143 if terminated else 130
+        print(f"bench.load: {termination.word}", file=sys.stderr)
+        return termination.exit_status()
     finally:
         stop_all_children()
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, or_, select, update
+from sqlalchemy import Row, Table, or_, select, update
 
 from models.repository import Db, insert_for
 from models.tables import OutboxMessage, OutboxStatus, as_utc, utcnow
@@ -95,6 +95,16 @@ def _free(now: datetime) -> Any:
     return or_(outbox.c.lease_expires_at.is_(None), outbox.c.lease_expires_at < now)
 
 
+def _lease(owner: str, lease_until: datetime, now: datetime) -> dict[str, Any]:
+    """What taking a lease writes: whose it is, until when, and one more attempt."""
+    return {
+        "lease_owner": owner,
+        "lease_expires_at": lease_until,
+        "attempts": outbox.c.attempts + 1,
+        "updated_at": now,
+    }
+
+
 async def claim_due(db: Db, owner: str, now: datetime, lease_until: datetime, limit: int) -> list[OutboxRow]:
     """Lease up to ``limit`` pending messages that are due, oldest first."""
     due = (
@@ -107,9 +117,7 @@ async def claim_due(db: Db, owner: str, now: datetime, lease_until: datetime, li
     rows = await db.execute(
         update(outbox)
         .where(outbox.c.id.in_(due.scalar_subquery()), _free(now))
-        .values(
-            lease_owner=owner, lease_expires_at=lease_until, attempts=outbox.c.attempts + 1, updated_at=now
-        )
+        .values(_lease(owner, lease_until, now))
         .returning(*COLUMNS)
     )
     return sorted((_row(r) for r in rows.all()), key=lambda r: (r.available_at, r.id))
@@ -121,72 +129,37 @@ async def claim(db: Db, item_id: int, owner: str, now: datetime, lease_until: da
         await db.execute(
             update(outbox)
             .where(outbox.c.id == item_id, outbox.c.status == OutboxStatus.PENDING, _free(now))
-            .values(
-                lease_owner=owner,
-                lease_expires_at=lease_until,
-                attempts=outbox.c.attempts + 1,
-                updated_at=now,
-            )
+            .values(_lease(owner, lease_until, now))
             .returning(*COLUMNS)
         )
     ).first()
     return _row(row) if row else None
 
 
-def _leased_by(item_id: int, owner: str) -> Any:
-    return and_(
-        outbox.c.id == item_id, outbox.c.lease_owner == owner, outbox.c.status == OutboxStatus.PENDING
+async def _settle(db: Db, item_id: int, owner: str, **values: Any) -> bool:
+    """End ``owner``'s lease on a message with ``values``; False if the lease is no longer theirs."""
+    result = await db.execute(
+        update(outbox)
+        .where(outbox.c.id == item_id, outbox.c.lease_owner == owner, outbox.c.status == OutboxStatus.PENDING)
+        .values(lease_owner=None, lease_expires_at=None, updated_at=utcnow(), **values)
     )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult at run time
 
 
 async def mark_sent(
     db: Db, item_id: int, owner: str, ts: str | None, status: OutboxStatus = OutboxStatus.SENT
 ) -> bool:
     """Settle a message as sent (or as skipped on purpose)."""
-    result = await db.execute(
-        update(outbox)
-        .where(_leased_by(item_id, owner))
-        .values(
-            status=status,
-            sent_ts=ts,
-            error=None,
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=utcnow(),
-        )
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult at run time
+    return await _settle(db, item_id, owner, status=status, sent_ts=ts, error=None)
 
 
 async def reschedule(db: Db, item_id: int, owner: str, available_at: datetime, error: str | None) -> bool:
     """Give a message back to the queue, due at ``available_at`` (backoff, Retry-After, shutdown)."""
-    result = await db.execute(
-        update(outbox)
-        .where(_leased_by(item_id, owner))
-        .values(
-            available_at=available_at,
-            error=error,
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=utcnow(),
-        )
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult at run time
+    return await _settle(db, item_id, owner, available_at=available_at, error=error)
 
 
 async def mark_failed(db: Db, item_id: int, owner: str, error: str) -> bool:
-    result = await db.execute(
-        update(outbox)
-        .where(_leased_by(item_id, owner))
-        .values(
-            status=OutboxStatus.FAILED,
-            error=error[:100],
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=utcnow(),
-        )
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult at run time
+    return await _settle(db, item_id, owner, status=OutboxStatus.FAILED, error=error[:100])
 
 
 async def claim_notification(db: Db, item_id: int) -> bool:

@@ -166,8 +166,3 @@ async def previous_snapshot(db: Db, schedule_id: int, before: datetime) -> dict[
         .limit(1)
     )
     return cast(dict[str, Any] | None, found)
-
-
-async def run_count(db: Db, schedule_id: int) -> int:
-    rows = await db.execute(select(runs.c.id).where(runs.c.schedule_id == schedule_id))
-    return len(rows.all())

@@ -237,12 +237,6 @@ class CheckinService:
             payload={"action": action, "user_id": who.user_id, "schedule": schedule_payload(view)},
         )
 
-    async def pause(self, schedule_id: int, reason: str) -> None:
-        """Stop posting where Slack refuses for good (bot removed, channel archived) until set again."""
-        async with self.db.begin() as conn:
-            await schedules_repo.set_status(conn, schedule_id, ScheduleStatus.PAUSED, reason[:100])
-        logger.warning("schedule_paused", extra={"schedule_id": schedule_id, "reason": reason})
-
     async def run_due(self, now: datetime | None = None, *, batch: int = 200) -> RunReport:
         """Claim every occurrence due at ``now`` and queue its post; safe to run anywhere, any time."""
         now = now or utcnow()
@@ -277,6 +271,7 @@ class CheckinService:
                 return replace(report, skipped=report.skipped + 1)
             late = now - occurrence > LATE_AFTER
             previous = await schedules_repo.previous_snapshot(conn, row.id, occurrence)
+            under_way = await repo.in_progress_in_channel(conn, row.channel_id)
             team = await team_view(
                 conn,
                 row.channel_id,
@@ -284,6 +279,7 @@ class CheckinService:
                 now=now,
                 stale_after=rhythm.length * STALE_PERIODS,
                 previous=previous,
+                under_way=under_way,
             )
             # When it was claimed (the real clock), so the next one can list what got done since.
             kept = {**snapshot(team), "due_at": occurrence.isoformat(), "claimed_at": utcnow().isoformat()}
@@ -300,8 +296,8 @@ class CheckinService:
             post = CheckinPost(view, run_id, occurrence, late, team, open_now, done)
             await queue_nudges(
                 conn,
+                under_way,
                 run_id=run_id,
-                channel_id=row.channel_id,
                 team_id=row.slack_team_id,
                 slack_channel_id=row.slack_channel_id,
                 now=now,

@@ -60,11 +60,18 @@ def nudge_from_payload(data: dict[str, Any]) -> NudgePost:
 
 
 async def queue_nudges(
-    conn: AsyncConnection, *, run_id: int, channel_id: int, team_id: str, slack_channel_id: str, now: datetime
+    conn: AsyncConnection,
+    under_way: list[repo.InProgress],
+    *,
+    run_id: int,
+    team_id: str,
+    slack_channel_id: str,
+    now: datetime,
 ) -> int:
-    """Queue this check-in's nudges (in the caller's transaction); returns how many."""
+    """Queue this check-in's nudges for the channel's assessments ``under_way`` (in the caller's
+    transaction); returns how many."""
     queued = 0
-    for stalled in await repo.in_progress_in_channel(conn, channel_id):
+    for stalled in under_way:
         if not stalled.nudges_on or now - stalled.updated_at <= STALLED_AFTER:
             continue
         nudge = NudgePost(

@@ -75,8 +75,12 @@ async def team_view(
     now: datetime,
     stale_after: timedelta,
     previous: dict[str, Any] | None = None,
+    under_way: list[repo.InProgress] | None = None,
 ) -> TeamView:
-    """The team view of one channel as of ``now``; ``previous`` is an earlier view's snapshot."""
+    """The team view of one channel as of ``now``; ``previous`` is an earlier view's snapshot.
+
+    ``under_way`` is the channel's assessments in progress, when the caller has read them already.
+    """
     latest: dict[str, dict[str, results_repo.MemberResult]] = {}
     for result in await results_repo.channel_results(conn, channel_id):
         latest.setdefault(result.flow_id, {})[result.slack_user_id] = result  # oldest first: last wins
@@ -94,8 +98,9 @@ async def team_view(
         for person, result in per_person.items():
             newest[person] = max(newest.get(person, result.completed_at), result.completed_at)
     stale = sorted(p for p, when in newest.items() if now - when > stale_after)
-    under_way = [(a.slack_user_id, a.flow_id) for a in await repo.in_progress_in_channel(conn, channel_id)]
-    return TeamView(models, under_way, stale)
+    if under_way is None:
+        under_way = await repo.in_progress_in_channel(conn, channel_id)
+    return TeamView(models, [(a.slack_user_id, a.flow_id) for a in under_way], stale)
 
 
 def snapshot(view: TeamView) -> dict[str, Any]:

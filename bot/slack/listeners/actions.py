@@ -7,7 +7,7 @@ ids, one service method runs, and the outcome is rendered for the person.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -46,14 +46,14 @@ from bot.slack.payloads import BadPayload, ClickRequest, read_click
 logger = logging.getLogger(__name__)
 
 UseCase = Callable[[Deps, ClickRequest], Awaitable[Outcome]]
-ClickWork = Callable[[Deps, ClickRequest], Coroutine[Any, Any, None]]
+ClickWork = Callable[[Deps, ClickRequest], Awaitable[None]]
 
 
-def _assessment_click(name: str, use: UseCase) -> ClickWork:
-    """The background work of an assessment button: run ``use`` and show its outcome."""
+def _shows(use: UseCase) -> ClickWork:
+    """The work of an assessment button: run ``use`` and show its outcome to the clicker."""
 
     async def work(deps: Deps, click: ClickRequest) -> None:
-        await run_click(deps, name, use, click)
+        await deliver(deps, await use(deps, click), click.target, from_click=click.in_ephemeral)
 
     return work
 
@@ -70,19 +70,18 @@ def _in_background(
         if bad.target is not None:
             deps.tasks.spawn(deps.messenger.reply(bad.target, build_bad_request_message()), "bad_payload")
         return
-    if not deps.tasks.spawn(work(deps, click), f"click:{name}"):
+    if not deps.tasks.spawn(run_click(deps, name, work, click), f"click:{name}"):
         logger.warning("click_shed", extra={"action": name})  # backlog full; clicking again works
 
 
-async def run_click(deps: Deps, name: str, use: UseCase, click: ClickRequest) -> None:
-    """Run one click's use case and show its outcome; an unreadable value changes nothing."""
+async def run_click(deps: Deps, name: str, work: ClickWork, click: ClickRequest) -> None:
+    """Do one click's work; an unreadable value changes nothing, our failure gets an apology."""
     logger.info("click", extra={"action": name, "user": click.who.user_id, "value": click.value[:60]})
     try:
         try:
-            outcome = await use(deps, click)
+            await work(deps, click)
         except BadValue:
-            outcome = Stale()
-        await deliver(deps, outcome, click.target, from_click=click.in_ephemeral)
+            await deliver(deps, Stale(), click.target, from_click=False)
     except Exception:
         report_failure(logger, "click_failed", extra={"action": name})
         await apologise(deps, click.target)
@@ -128,7 +127,7 @@ async def handle_answer_clicked(
 ) -> None:
     """An answer: record it, then show the next question or share the result."""
     await ack()
-    _in_background("answer", _assessment_click("answer", answer), context, body, action)
+    _in_background("answer", _shows(answer), context, body, action)
 
 
 async def handle_back_clicked(
@@ -136,7 +135,7 @@ async def handle_back_clicked(
 ) -> None:
     """Back: show the previous question so its answer can be changed."""
     await ack()
-    _in_background("back", _assessment_click("back", back), context, body, action)
+    _in_background("back", _shows(back), context, body, action)
 
 
 async def handle_pause_clicked(
@@ -144,7 +143,7 @@ async def handle_pause_clicked(
 ) -> None:
     """Pause: stop for now; the answers stay saved."""
     await ack()
-    _in_background("pause", _assessment_click("pause", pause), context, body, action)
+    _in_background("pause", _shows(pause), context, body, action)
 
 
 async def handle_resume_clicked(
@@ -152,7 +151,7 @@ async def handle_resume_clicked(
 ) -> None:
     """Resume (offered when starting again): bring back the assessment in progress."""
     await ack()
-    _in_background("resume", _assessment_click("resume", resume), context, body, action)
+    _in_background("resume", _shows(resume), context, body, action)
 
 
 async def handle_restart_clicked(
@@ -160,7 +159,7 @@ async def handle_restart_clicked(
 ) -> None:
     """Restart: keep the unfinished assessment as history and start the chosen model afresh."""
     await ack()
-    _in_background("restart", _assessment_click("restart", restart), context, body, action)
+    _in_background("restart", _shows(restart), context, body, action)
 
 
 async def handle_model_chosen(
@@ -168,7 +167,7 @@ async def handle_model_chosen(
 ) -> None:
     """A model from the picker: start it."""
     await ack()
-    _in_background("start", _assessment_click("start", start), context, body, action)
+    _in_background("start", _shows(start), context, body, action)
 
 
 async def handle_repost_clicked(
@@ -176,21 +175,15 @@ async def handle_repost_clicked(
 ) -> None:
     """Post again: queue a result that could not be posted and try it now."""
     await ack()
-    _in_background("repost", _assessment_click("repost", repost), context, body, action)
+    _in_background("repost", _shows(repost), context, body, action)
 
 
-async def run_snooze(deps: Deps, click: ClickRequest) -> None:
+async def snooze(deps: Deps, click: ClickRequest) -> None:
     """Snooze: skip this channel's next check-in; the clicker is told privately."""
-    logger.info("click", extra={"action": "snooze", "user": click.who.user_id, "value": click.value[:60]})
-    try:
-        if not click.value.isdigit():
-            await deliver(deps, Stale(), click.target, from_click=False)
-            return
-        reply = await deps.checkins.snooze(click.who, int(click.value))
-        await deps.messenger.reply(click.target, build_checkin_reply(reply))
-    except Exception:
-        report_failure(logger, "click_failed", {"action": "snooze"})
-        await apologise(deps, click.target)
+    if not click.value.isdigit():
+        raise BadValue(click.value[:40])
+    reply = await deps.checkins.snooze(click.who, int(click.value))
+    await deps.messenger.reply(click.target, build_checkin_reply(reply))
 
 
 async def handle_snooze_clicked(
@@ -198,29 +191,21 @@ async def handle_snooze_clicked(
 ) -> None:
     """Snooze on a check-in: skip the channel's next one."""
     await ack()
-    _in_background("snooze", run_snooze, context, body, action)
+    _in_background("snooze", snooze, context, body, action)
 
 
-async def run_commitment_click(deps: Deps, click: ClickRequest) -> None:
+async def commitment(deps: Deps, click: ClickRequest) -> None:
     """Commit to a result's step, or update a commitment; the clicker is answered privately."""
-    logger.info(
-        "click", extra={"action": click.action_id[:30], "user": click.who.user_id, "value": click.value[:60]}
-    )
-    try:
-        if click.action_id.startswith(f"{COMMIT}:"):
-            result_id, step_index = decode_commit(click.value)
-            reply = await deps.commitments.commit(click.who, result_id, step_index)
-        else:
-            if not click.value.isdigit():
-                raise BadValue(click.value[:40])
-            action = COMMITMENT_ACTIONS[click.action_id]
-            reply = await deps.commitments.update(click.who, int(click.value), action)
-        await deps.messenger.reply(click.target, build_commitment_reply(reply))
-    except BadValue:
-        await deliver(deps, Stale(), click.target, from_click=False)
-    except Exception:
-        report_failure(logger, "click_failed", {"action": "commitment"})
-        await apologise(deps, click.target)
+    if click.action_id.startswith(f"{COMMIT}:"):
+        result_id, step_index = decode_commit(click.value)
+        reply = await deps.commitments.commit(click.who, result_id, step_index)
+    else:
+        if not click.value.isdigit():
+            raise BadValue(click.value[:40])
+        reply = await deps.commitments.update(
+            click.who, int(click.value), COMMITMENT_ACTIONS[click.action_id]
+        )
+    await deps.messenger.reply(click.target, build_commitment_reply(reply))
 
 
 async def handle_commitment_clicked(
@@ -228,7 +213,7 @@ async def handle_commitment_clicked(
 ) -> None:
     """Commit to a step (on a result) or Done / Still on it / Drop (on a check-in)."""
     await ack()
-    _in_background("commitment", run_commitment_click, context, body, action)
+    _in_background("commitment", commitment, context, body, action)
 
 
 def register(app: AsyncApp) -> None:
