@@ -172,7 +172,7 @@ def build_checkin_message(post: CheckinPost, flows: dict[str, Flow]) -> dict[str
         ]
         if model.weakest and flow is not None:
             names = {c.id: c.name for c in flow.categories}
-            weakest = ", ".join(f"{escape(names.get(c, c))} ({level})" for c, level in model.weakest)
+            weakest = ", ".join(f"{escape(names.get(c, c))} at level {level}" for c, level in model.weakest)
             lines.append(f"Weakest: {weakest}")
         blocks.append(section("\n".join(lines)))
     if team.in_progress:
