@@ -105,8 +105,10 @@ def _lease(owner: str, lease_until: datetime, now: datetime) -> dict[str, Any]:
     }
 
 
-async def claim_due(db: Db, owner: str, now: datetime, lease_until: datetime, limit: int) -> list[OutboxRow]:
-    """Lease up to ``limit`` pending messages that are due, oldest first."""
+async def claim_due(
+    db: Db, owner: str, now: datetime, lease_until: datetime, limit: int, exclude_teams: tuple[str, ...] = ()
+) -> list[OutboxRow]:
+    """Lease up to ``limit`` pending messages that are due, oldest first, none for ``exclude_teams``."""
     due = (
         select(outbox.c.id)
         .where(outbox.c.status == OutboxStatus.PENDING, outbox.c.available_at <= now, _free(now))
@@ -114,6 +116,8 @@ async def claim_due(db: Db, owner: str, now: datetime, lease_until: datetime, li
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if exclude_teams:
+        due = due.where(outbox.c.slack_team_id.not_in(exclude_teams))
     rows = await db.execute(
         update(outbox)
         .where(outbox.c.id.in_(due.scalar_subquery()), _free(now))
@@ -153,9 +157,15 @@ async def mark_sent(
     return await _settle(db, item_id, owner, status=status, sent_ts=ts, error=None)
 
 
-async def reschedule(db: Db, item_id: int, owner: str, available_at: datetime, error: str | None) -> bool:
-    """Give a message back to the queue, due at ``available_at`` (backoff, Retry-After, shutdown)."""
-    return await _settle(db, item_id, owner, available_at=available_at, error=error)
+async def reschedule(
+    db: Db, item_id: int, owner: str, available_at: datetime, error: str | None, *, refund: bool = False
+) -> bool:
+    """Give a message back to the queue, due at ``available_at`` (backoff, Retry-After, shutdown).
+
+    ``refund``: the attempt that just ended does not count (Slack said "not now", not "no").
+    """
+    extra: dict[str, Any] = {"attempts": outbox.c.attempts - 1} if refund else {}
+    return await _settle(db, item_id, owner, available_at=available_at, error=error, **extra)
 
 
 async def mark_failed(db: Db, item_id: int, owner: str, error: str) -> bool:
@@ -196,12 +206,20 @@ async def get(db: Db, item_id: int) -> OutboxRow | None:
     return _row(row) if row else None
 
 
-async def next_due(db: Db) -> datetime | None:
+async def get_many(db: Db, item_ids: list[int]) -> list[OutboxRow]:
+    rows = await db.execute(select(*COLUMNS).where(outbox.c.id.in_(item_ids)))
+    return [_row(r) for r in rows.all()]
+
+
+async def next_due(db: Db, exclude_teams: tuple[str, ...] = ()) -> datetime | None:
     """When the earliest pending message becomes due (None when nothing is pending)."""
-    found = await db.scalar(
+    earliest = (
         select(outbox.c.available_at)
         .where(outbox.c.status == OutboxStatus.PENDING)
         .order_by(outbox.c.available_at)
         .limit(1)
     )
+    if exclude_teams:
+        earliest = earliest.where(outbox.c.slack_team_id.not_in(exclude_teams))
+    found = await db.scalar(earliest)
     return as_utc(found) if found is not None else None

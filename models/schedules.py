@@ -1,9 +1,9 @@
 """Check-in schedules and their occurrences. Never commits: services own transactions.
 
-An occurrence is claimed by moving the schedule's ``next_due_at`` on with a conditional UPDATE
-(only the caller that still sees the old value wins) and recording it under the unique
-(schedule, due instant) pair, so two instances, two cron runs or cron overlapping the in-process
-loop post it once.
+An occurrence is claimed by locking its schedule (:func:`claim_next_due`), moving ``next_due_at`` on
+with a conditional UPDATE (only the caller that still sees the old value wins) and recording it
+under the unique (schedule, due instant) pair, so two instances, two cron runs or cron overlapping
+the in-process loop post it once.
 """
 
 from __future__ import annotations
@@ -111,14 +111,30 @@ async def set_status(db: Db, schedule_id: int, status: ScheduleStatus, reason: s
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult at run time
 
 
-async def due(db: Db, now: datetime, limit: int) -> list[ScheduleRow]:
-    """Active schedules whose next occurrence is due, earliest first."""
-    rows = await db.execute(
-        _SELECT.where(schedules.c.status == ScheduleStatus.ACTIVE, schedules.c.next_due_at <= now)
+async def claim_next_due(db: Db, now: datetime, skip: frozenset[int] = frozenset()) -> ScheduleRow | None:
+    """Lock the earliest due active schedule for the caller's transaction; None when none is due.
+
+    One statement: an UPDATE of the row a sub-select picks, which on PostgreSQL locks it ``FOR
+    UPDATE SKIP LOCKED``, so runners in parallel take different schedules instead of queueing on
+    the same one (SQLite has one writer at a time: the UPDATE takes its lock). The caller moves
+    ``next_due_at`` on (:func:`advance`) before committing. ``skip``: ids this pass already gave up on.
+    """
+    pick = (
+        select(schedules.c.id)
+        .where(schedules.c.status == ScheduleStatus.ACTIVE, schedules.c.next_due_at <= now)
         .order_by(schedules.c.next_due_at, schedules.c.id)
-        .limit(limit)
+        .limit(1)
+        .with_for_update(skip_locked=True)
     )
-    return [_row(r) for r in rows.all()]
+    if skip:
+        pick = pick.where(schedules.c.id.not_in(skip))
+    claimed = await db.scalar(
+        update(schedules)
+        .where(schedules.c.id == pick.scalar_subquery())
+        .values(updated_at=utcnow())
+        .returning(schedules.c.id)
+    )
+    return await get(db, int(claimed)) if claimed is not None else None
 
 
 async def advance(db: Db, schedule_id: int, seen_due: datetime, next_due: datetime) -> bool:

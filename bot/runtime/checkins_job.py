@@ -1,13 +1,17 @@
 """`python -m bot checkins [--now ISO-8601]`: post every check-in due at that moment, then exit.
 
 For cron or a platform scheduler. It claims due occurrences exactly as the in-process scheduler does
-(so running both, or running it twice for one moment, posts nothing twice), delivers what it queued
-through the outbox (waiting out Slack's Retry-After), and reports what could not be delivered.
+(so running both, or running it twice for one moment, posts nothing twice), and runs an outbox
+dispatcher meanwhile, so posting starts with the first check-in claimed and follows Slack's rate
+limits (Retry-After) while the rest are claimed. It exits once everything it queued is settled, and
+reports what could not be delivered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,9 +29,11 @@ from models.migrate import upgrade_engine
 
 logger = logging.getLogger(__name__)
 
-# How long one post may wait on Slack (Retry-After, backoff) before the job reports it as still
-# queued; the app's dispatcher (or the next run) delivers it later either way.
+# How long the job waits without any of its posts being settled (Slack holding back with
+# Retry-After, backoff after errors) before it reports the rest as still queued; the app's
+# dispatcher (or the next run) delivers them later either way.
 DELIVERY_WAIT = 120.0
+POLL = 0.25
 
 
 @dataclass
@@ -52,14 +58,13 @@ async def run_checkins(settings: Settings, flows: dict[str, Flow], now: datetime
         dispatcher = Dispatcher(
             outbox,
             SlackOutbox(Messenger(client, reply_http, once), flows, away_markers(settings.away_statuses)),
-            click_wait=DELIVERY_WAIT,
         )
-        report = await CheckinService(engine, flows).run_due(now)
-        result = JobResult(report)
-        for item in report.queued:
-            settled = await dispatcher.deliver_now(item)
-            if settled.state is not DeliveryState.SENT:
-                result.undelivered.append(settled)
+        dispatcher.start()
+        try:
+            report = await CheckinService(engine, flows).run_due(now, on_queued=dispatcher.wake)
+            result = JobResult(report, await _wait_settled(outbox, report.queued))
+        finally:
+            await dispatcher.stop()
         logger.info(
             "checkins_job_done",
             extra={
@@ -73,3 +78,23 @@ async def run_checkins(settings: Settings, flows: dict[str, Flow], now: datetime
         await http.close()
         await reply_http.close()
         await engine.dispose()
+
+
+async def _wait_settled(outbox: OutboxService, items: tuple[int, ...]) -> list[Settled]:
+    """Wait while the dispatcher delivers ``items``; what is not sent (or skipped) when they are all
+    settled, or when none has settled for ``DELIVERY_WAIT`` seconds."""
+    waiting = set(items)
+    finished: list[Settled] = []
+    progress = time.monotonic()
+    while waiting:
+        states = await outbox.states(sorted(waiting))
+        for settled in states:
+            if settled.state is not DeliveryState.PENDING:
+                waiting.discard(settled.item_id)
+                finished.append(settled)
+                progress = time.monotonic()
+        if not waiting or time.monotonic() - progress > DELIVERY_WAIT:
+            break
+        await asyncio.sleep(POLL)
+    still = await outbox.states(sorted(waiting)) if waiting else []
+    return [s for s in finished + still if s.state not in (DeliveryState.SENT, DeliveryState.SKIPPED)]

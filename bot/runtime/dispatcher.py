@@ -4,6 +4,11 @@ messages, plus ``deliver_now`` for the click that completed an assessment.
 Several instances share the work: each claims due messages under its own lease owner; a message
 whose lease runs out (its instance was killed) is claimed again. On stop it takes no new work,
 lets deliveries in flight finish for a grace period and hands back the rest, so nothing is dropped.
+
+Slack's 429 does not say which limit was hit. A channel this dispatcher posted to a moment ago has
+met its own limit (about one message per second): only that message waits. Otherwise the workspace
+has met its limit, and the dispatcher takes nothing more for that workspace until Retry-After has
+passed, rather than spending every message in the queue on another 429.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ logger = logging.getLogger(__name__)
 # How long a delivery keeps trying to record its outcome: well inside the outbox's 60 s lease, so
 # no other dispatcher takes the message over while this one still knows it went out.
 SETTLE_PATIENCE = 45.0
+# A 429 for a channel this dispatcher posted to within this many seconds is that channel's limit.
+CHANNEL_WINDOW = 3.0
 
 
 class Sender(Protocol):
@@ -56,6 +63,8 @@ class Dispatcher:
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
         self._in_flight: dict[asyncio.Task[Settled | None], QueuedMessage] = {}
+        self._held: dict[str, float] = {}  # team id -> monotonic time its Retry-After ends
+        self._last_post: dict[tuple[str, str], float] = {}  # (team, channel) -> monotonic time
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -108,7 +117,9 @@ class Dispatcher:
             # Every slot is busy: wait for one (claiming more would only hold leases idle).
             await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
             return 1
-        messages = await self.outbox.claim_due(self.owner, min(self.batch, free))
+        messages = await self.outbox.claim_due(
+            self.owner, min(self.batch, free), exclude_teams=self._held_teams()
+        )
         for message in messages:
             task = asyncio.create_task(self._deliver(message, notify=True), name=f"outbox:{message.item_id}")
             self._in_flight[task] = message
@@ -116,14 +127,40 @@ class Dispatcher:
         return len(messages)
 
     async def _idle_for(self) -> float:
+        held = self._held_teams()
+        wait = self.poll
+        if held:
+            wait = min(wait, min(self._held.values()) - time.monotonic())
         try:
-            due = await self.outbox.next_due()
+            due = await self.outbox.next_due(exclude_teams=held)
         except Exception:
             report_failure(logger, "dispatcher_peek_failed")
-            return self.poll
-        if due is None:
-            return self.poll
-        return max(0.0, min(self.poll, (due - utcnow()).total_seconds()))
+            return wait
+        if due is not None:
+            wait = min(wait, (due - utcnow()).total_seconds())
+        return max(0.0, wait)
+
+    def _held_teams(self) -> tuple[str, ...]:
+        """Workspaces waiting out a 429's Retry-After (forgetting the holds that have ended)."""
+        now = time.monotonic()
+        for team in [team for team, until in self._held.items() if until <= now]:
+            del self._held[team]
+        return tuple(self._held)
+
+    def _learn(self, message: QueuedMessage, outcome: DeliveryOutcome, started: float) -> None:
+        """Remember where this dispatcher posted, and hold a workspace that hit its limit."""
+        where = (message.team_id, message.channel_id)
+        if isinstance(outcome, RetryLater) and outcome.rate_limited:
+            last = self._last_post.get(where)
+            if last is None or started - last > CHANNEL_WINDOW:
+                until = time.monotonic() + (outcome.after if outcome.after is not None else 1.0)
+                self._held[message.team_id] = max(until, self._held.get(message.team_id, 0.0))
+                logger.info("workspace_held", extra={"team": message.team_id, "seconds": outcome.after})
+            return
+        self._last_post[where] = started
+        if len(self._last_post) > 10_000:  # keep only the channels that can still be limited
+            horizon = time.monotonic() - CHANNEL_WINDOW
+            self._last_post = {k: t for k, t in self._last_post.items() if t >= horizon}
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -134,11 +171,13 @@ class Dispatcher:
 
     async def _deliver(self, message: QueuedMessage, *, notify: bool) -> Settled | None:
         """Send one leased message and settle it; on a final failure, tell the person (once)."""
+        started = time.monotonic()
         try:
             outcome = await self.sender.send(message)
         except Exception:  # a bug of ours while rendering or sending: retried, and logged
             logger.exception("outbox_send_failed", extra={"item": message.item_id})
             outcome = RetryLater("internal_error")
+        self._learn(message, outcome, started)
         settled = await self._settle(message, outcome)
         if settled is None:
             return None

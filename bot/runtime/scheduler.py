@@ -43,9 +43,8 @@ class Scheduler:
         logger.info("scheduler_stopped")
 
     async def run_once(self, now: datetime | None = None) -> RunReport:
-        report = await self.checkins.run_due(now)
+        report = await self.checkins.run_due(now, on_queued=self.dispatcher.wake)
         if report.posted:
-            self.dispatcher.wake()
             logger.info(
                 "checkins_run",
                 extra={"posted": report.posted, "late": report.late, "skipped": report.skipped},

@@ -9,6 +9,7 @@ beside the in-process loop cannot both win; a crash after the commit leaves the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -237,81 +238,103 @@ class CheckinService:
             payload={"action": action, "user_id": who.user_id, "schedule": schedule_payload(view)},
         )
 
-    async def run_due(self, now: datetime | None = None, *, batch: int = 200) -> RunReport:
-        """Claim every occurrence due at ``now`` and queue its post; safe to run anywhere, any time."""
+    async def run_due(
+        self, now: datetime | None = None, *, on_queued: Callable[[], None] | None = None
+    ) -> RunReport:
+        """Claim every occurrence due at ``now`` and queue its post; safe to run anywhere, any time.
+
+        Each occurrence is one transaction that locks its schedule, so runners in parallel share
+        the work. ``on_queued`` is called after each post is committed (to wake a dispatcher, so
+        posting starts while the rest are still being claimed). A schedule whose check-in cannot
+        be prepared (a bug, a database error) is logged and left for the next pass, without
+        holding up the others.
+        """
         now = now or utcnow()
         report = RunReport()
-        seen: set[int] = set()
+        passed_over: set[int] = set()  # failed, or found claimed after all: not taken again this pass
         while True:
-            async with self.db.connect() as conn:
-                due = [s for s in await schedules_repo.due(conn, now, batch) if s.id not in seen]
-            if not due:
-                return report
-            for row in due:
-                seen.add(row.id)
-                report = await self._run_one(row, now, report)
+            taken: int | None = None
+            before = report
+            try:
+                async with self.db.begin() as conn:
+                    row = await schedules_repo.claim_next_due(conn, now, frozenset(passed_over))
+                    if row is None:
+                        return report
+                    taken = row.id
+                    report = await self._run_one(conn, row, now, report)
+            except Exception:
+                if taken is None:
+                    raise  # the database itself: the caller reports it and tries again later
+                passed_over.add(taken)
+                logger.exception("checkin_failed", extra={"schedule_id": taken})
+                continue
+            if report.lost_races > before.lost_races:
+                passed_over.add(taken)
+            if on_queued is not None and len(report.queued) > len(before.queued):
+                on_queued()
 
-    async def _run_one(self, row: schedules_repo.ScheduleRow, now: datetime, report: RunReport) -> RunReport:
+    async def _run_one(
+        self, conn: AsyncConnection, row: schedules_repo.ScheduleRow, now: datetime, report: RunReport
+    ) -> RunReport:
         view = _view(row)
         rhythm = view.rhythm
         assert row.next_due_at is not None
         # After downtime only the latest missed occurrence counts (once), and only within a period.
         occurrence = latest_occurrence(rhythm, now) or row.next_due_at
         following = next_occurrence(rhythm, now)
-        async with self.db.begin() as conn:
-            if not await schedules_repo.advance(conn, row.id, row.next_due_at, following):
-                return replace(report, lost_races=report.lost_races + 1)
-            too_old = now - occurrence > rhythm.length
-            snoozed = row.snoozed_until is not None and occurrence <= row.snoozed_until
-            if too_old or snoozed:
-                logger.info(
-                    "checkin_skipped",
-                    extra={"schedule_id": row.id, "due": occurrence.isoformat(), "snoozed": snoozed},
-                )
-                return replace(report, skipped=report.skipped + 1)
-            late = now - occurrence > LATE_AFTER
-            previous = await schedules_repo.previous_snapshot(conn, row.id, occurrence)
-            under_way = await repo.in_progress_in_channel(conn, row.channel_id)
-            team = await team_view(
-                conn,
-                row.channel_id,
-                self.flows,
-                now=now,
-                stale_after=rhythm.length * STALE_PERIODS,
-                previous=previous,
-                under_way=under_way,
+        if not await schedules_repo.advance(conn, row.id, row.next_due_at, following):
+            return replace(report, lost_races=report.lost_races + 1)
+        too_old = now - occurrence > rhythm.length
+        snoozed = row.snoozed_until is not None and occurrence <= row.snoozed_until
+        if too_old or snoozed:
+            logger.info(
+                "checkin_skipped",
+                extra={"schedule_id": row.id, "due": occurrence.isoformat(), "snoozed": snoozed},
             )
-            # When it was claimed (the real clock), so the next one can list what got done since.
-            kept = {**snapshot(team), "due_at": occurrence.isoformat(), "claimed_at": utcnow().isoformat()}
-            run_id = await schedules_repo.record_run(conn, row.id, occurrence, late=late, snapshot=kept)
-            if run_id is None:
-                return replace(report, lost_races=report.lost_races + 1)
-            claimed = (previous or {}).get("claimed_at")
-            since = datetime.fromisoformat(claimed) if claimed else None
-            open_now = [
-                OpenCommitment(c.id, c.step, c.created_at)
-                for c in await commitments_repo.open_in_channel(conn, row.channel_id)
-            ]
-            done = [c.step for c in await commitments_repo.done_since(conn, row.channel_id, since)]
-            post = CheckinPost(view, run_id, occurrence, late, team, open_now, done)
-            await queue_nudges(
-                conn,
-                under_way,
-                run_id=run_id,
-                team_id=row.slack_team_id,
-                slack_channel_id=row.slack_channel_id,
-                now=now,
-            )
-            item = await outbox_repo.enqueue(
-                conn,
-                kind=CHECKIN_KIND,
-                dedupe_key=f"{CHECKIN_KIND}:{run_id}",
-                team_id=row.slack_team_id,
-                channel_id=row.slack_channel_id,
-                user_id=None,
-                ref_id=row.id,
-                payload=checkin_payload(post),
-            )
+            return replace(report, skipped=report.skipped + 1)
+        late = now - occurrence > LATE_AFTER
+        previous = await schedules_repo.previous_snapshot(conn, row.id, occurrence)
+        under_way = await repo.in_progress_in_channel(conn, row.channel_id)
+        team = await team_view(
+            conn,
+            row.channel_id,
+            self.flows,
+            now=now,
+            stale_after=rhythm.length * STALE_PERIODS,
+            previous=previous,
+            under_way=under_way,
+        )
+        # When it was claimed (the real clock), so the next one can list what got done since.
+        kept = {**snapshot(team), "due_at": occurrence.isoformat(), "claimed_at": utcnow().isoformat()}
+        run_id = await schedules_repo.record_run(conn, row.id, occurrence, late=late, snapshot=kept)
+        if run_id is None:
+            return replace(report, lost_races=report.lost_races + 1)
+        claimed = (previous or {}).get("claimed_at")
+        since = datetime.fromisoformat(claimed) if claimed else None
+        open_now = [
+            OpenCommitment(c.id, c.step, c.created_at)
+            for c in await commitments_repo.open_in_channel(conn, row.channel_id)
+        ]
+        done = [c.step for c in await commitments_repo.done_since(conn, row.channel_id, since)]
+        post = CheckinPost(view, run_id, occurrence, late, team, open_now, done)
+        await queue_nudges(
+            conn,
+            under_way,
+            run_id=run_id,
+            team_id=row.slack_team_id,
+            slack_channel_id=row.slack_channel_id,
+            now=now,
+        )
+        item = await outbox_repo.enqueue(
+            conn,
+            kind=CHECKIN_KIND,
+            dedupe_key=f"{CHECKIN_KIND}:{run_id}",
+            team_id=row.slack_team_id,
+            channel_id=row.slack_channel_id,
+            user_id=None,
+            ref_id=row.id,
+            payload=checkin_payload(post),
+        )
         logger.info("checkin_queued", extra={"schedule_id": row.id, "run_id": run_id, "late": late})
         return replace(
             report, posted=report.posted + 1, late=report.late + int(late), queued=(*report.queued, item)

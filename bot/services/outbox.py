@@ -180,11 +180,13 @@ class OutboxService:
             row.error,
         )
 
-    async def claim_due(self, owner: str, limit: int) -> list[QueuedMessage]:
-        """Lease up to ``limit`` due messages for ``owner``."""
+    async def claim_due(
+        self, owner: str, limit: int, *, exclude_teams: tuple[str, ...] = ()
+    ) -> list[QueuedMessage]:
+        """Lease up to ``limit`` due messages for ``owner`` (none for the workspaces excluded)."""
         now = utcnow()
         async with self.db.begin() as conn:
-            rows = await repo.claim_due(conn, owner, now, now + LEASE, limit)
+            rows = await repo.claim_due(conn, owner, now, now + LEASE, limit, exclude_teams)
         return [self._queued(row) for row in rows]
 
     async def claim(self, item_id: int, owner: str) -> QueuedMessage | None:
@@ -203,6 +205,10 @@ class OutboxService:
                     await repo.mark_sent(conn, item, owner, ts)
                     settled = Settled(item, DeliveryState.SENT)
                     await self._record(conn, message, ts, None)
+                case RetryLater(error=error, after=after, rate_limited=True):
+                    due = utcnow() + timedelta(seconds=after if after is not None else 1.0)
+                    await repo.reschedule(conn, item, owner, due, error[:100], refund=True)
+                    settled = Settled(item, DeliveryState.PENDING, error, due)
                 case RetryLater(error=error, after=after) if message.attempts < MAX_ATTEMPTS:
                     due = utcnow() + timedelta(
                         seconds=after if after is not None else backoff(message.attempts)
@@ -256,9 +262,18 @@ class OutboxService:
             return Settled(item_id, DeliveryState.FAILED, "missing")
         return Settled(item_id, DeliveryState(row.status), row.error, row.available_at)
 
-    async def next_due(self) -> datetime | None:
+    async def states(self, item_ids: list[int]) -> list[Settled]:
+        """Where each of ``item_ids`` stands (missing ones left out)."""
+        found: list[Settled] = []
         async with self.db.connect() as conn:
-            return await repo.next_due(conn)
+            for start in range(0, len(item_ids), 500):
+                for row in await repo.get_many(conn, item_ids[start : start + 500]):
+                    found.append(Settled(row.id, DeliveryState(row.status), row.error, row.available_at))
+        return found
+
+    async def next_due(self, *, exclude_teams: tuple[str, ...] = ()) -> datetime | None:
+        async with self.db.connect() as conn:
+            return await repo.next_due(conn, exclude_teams)
 
     async def claim_notification(self, item_id: int) -> bool:
         """True for exactly one caller per final failure: the one that tells the person."""

@@ -22,6 +22,9 @@ class RetryLater:
 
     error: str
     after: float | None = None  # Slack's Retry-After, when it gave one
+    # Slack's 429: "not now", not a failure. It is waited out however often it comes and does not
+    # count towards the attempts after which a message is given up on.
+    rate_limited: bool = False
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,9 @@ def classify(sent: Sent) -> DeliveryOutcome:
     """What a post's answer means for the outbox: delivered, worth another try, or final."""
     if sent.error is None:
         return Delivered(sent.ts)
-    if sent.status == 429 or (sent.status is not None and sent.status >= 500) or sent.error in TRANSIENT:
+    if sent.status == 429:
+        return RetryLater(sent.error, sent.retry_after, rate_limited=True)
+    if (sent.status is not None and sent.status >= 500) or sent.error in TRANSIENT:
         return RetryLater(sent.error, sent.retry_after)
     return Undeliverable(sent.error)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -12,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.runtime.dispatcher import Dispatcher
 from bot.services.assessments import AssessmentService
+from bot.services.checkins import CheckinService
 from bot.services.outbox import DeliveryState, OutboxService, QueuedMessage
 from bot.services.outcomes import Completed, QuestionShown, Who
 from bot.services.ports import DeliveryOutcome
+from bot.services.recurrence import Period, Rhythm
 from bot.slack.messenger import Messenger, build_web_client
 from bot.slack.outbox import SlackOutbox
 from flows.loader import load_flows
@@ -23,6 +27,7 @@ from models.tables import OutboxMessage
 from playground.slack_api import BOT_TOKEN, Scripted, SlackDouble, all_text
 
 FLOWS = load_flows()
+MONDAY_9_BERLIN = Rhythm(Period.WEEKLY, time(9), "Europe/Berlin", weekday=0)
 
 
 @pytest.fixture
@@ -90,6 +95,68 @@ async def test_a_rate_limited_channel_is_retried_after_retry_after(
         await dispatcher.stop()
     assert len(double.api_calls("chat.postMessage")) == 2
     assert await _statuses(engine) == ["sent"]
+
+
+async def _announce_in(engine: AsyncEngine, double: SlackDouble, channels: list[str]) -> None:
+    """One queued message per channel: each channel's check-in schedule being announced."""
+    service = CheckinService(engine, FLOWS)
+    for channel in channels:
+        if channel not in double.workspace.channels:
+            double.add_channel(channel, channel.lower())
+        await service.set(Who("T111", channel, "U111", channel.lower(), "ana"), MONDAY_9_BERLIN)
+
+
+def _refused(double: SlackDouble) -> int:
+    posted = sum(len(double.messages(c)) for c in double.workspace.channels)
+    return len(double.api_calls("chat.postMessage")) - posted
+
+
+async def test_a_workspace_at_its_limit_is_held_for_retry_after_not_hammered(
+    engine: AsyncEngine, sender: SlackOutbox, double: SlackDouble
+) -> None:
+    """24 channels against a workspace cap of 4 a second: each posted once, and after a 429 the
+    dispatcher takes nothing more for the workspace until Retry-After has passed (without the
+    hold, each of the ~60 tries of the queue in those seconds would be refused)."""
+    double.limits.workspace_rate, double.limits.workspace_burst = 4.0, 4
+    channels = [f"C9{n:02d}" for n in range(24)]
+    await _announce_in(engine, double, channels)
+    dispatcher = Dispatcher(OutboxService(engine, FLOWS), sender, poll=0.1, concurrency=2)
+    dispatcher.start()
+    try:
+        await double.wait_until(lambda: all(double.messages(c) for c in channels), timeout=30)
+        await asyncio.sleep(0.3)
+    finally:
+        await dispatcher.stop()
+    assert [len(double.messages(c)) for c in channels] == [1] * 24
+    assert _refused(double) <= 15  # at most the deliveries in flight, about once per second
+    assert await _statuses(engine) == ["sent"] * 24
+
+
+async def test_a_channel_at_its_own_limit_does_not_hold_up_other_channels(
+    engine: AsyncEngine, sender: SlackOutbox, double: SlackDouble, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Six posts for one channel (burst of 4, then 1 a second) and three for another: the 429s are
+    read as that channel's limit (the workspace is never held), and the other channel's posts go out
+    ahead of the first channel's fifth."""
+    caplog.set_level(logging.INFO, logger="bot.runtime.dispatcher")
+    busy, quiet = ["C901"] * 6, ["C902"] * 3
+    double.add_channel("C901", "busy")
+    for n in range(6):  # six results in one channel
+        await _complete(engine, f"U{n:03d}", channel="C901")
+    await _announce_in(engine, double, quiet[:1])
+    for n in range(2):
+        await _complete(engine, f"U1{n:02d}", channel="C902")
+    dispatcher = Dispatcher(OutboxService(engine, FLOWS), sender, poll=0.1, concurrency=4)
+    dispatcher.start()
+    try:
+        await double.wait_until(lambda: len(double.messages("C901")) == len(busy), timeout=30)
+        await double.wait_until(lambda: len(double.messages("C902")) == len(quiet), timeout=30)
+    finally:
+        await dispatcher.stop()
+    fifth = float(double.messages("C901")[4]["ts"])
+    assert max(float(m["ts"]) for m in double.messages("C902")) < fifth
+    assert _refused(double) >= 1  # the busy channel did meet its limit
+    assert not [r for r in caplog.records if r.getMessage() == "workspace_held"]
 
 
 class SilentSlack:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -96,6 +97,60 @@ async def test_two_runners_racing_post_each_occurrence_once(engine: AsyncEngine)
     reports = await asyncio.gather(*(r.run_due(utc(2026, 3, 23, 8, 1)) for r in runners))
     assert sum(r.posted for r in reports) == 1
     assert len(await _outbox(engine, "checkin")) == 1
+
+
+async def _channels_due(engine: AsyncEngine, count: int, when: datetime) -> CheckinService:
+    """``count`` channels with the Monday 09:00 Berlin check-in, all due at the first one after ``when``."""
+    service = CheckinService(engine, FLOWS)
+    for n in range(count):
+        await service.set(Who("T1", f"C{n + 1}", "U1", f"team-{n + 1}", "ana"), MONDAY_9_BERLIN)
+    async with engine.begin() as conn:
+        await conn.execute(repo.schedules.update().values(next_due_at=next_occurrence(MONDAY_9_BERLIN, when)))
+    return service
+
+
+async def test_many_runners_share_many_due_channels_each_posted_once(engine: AsyncEngine) -> None:
+    """Four runners, thirty channels due at once: every channel's check-in is queued exactly once."""
+    await _channels_due(engine, 30, utc(2026, 3, 20))
+    runners = [CheckinService(engine, FLOWS) for _ in range(4)]
+    woken: list[int] = []
+    reports = await asyncio.gather(
+        *(r.run_due(utc(2026, 3, 23, 8, 0), on_queued=lambda: woken.append(1)) for r in runners)
+    )
+    assert sum(r.posted for r in reports) == 30
+    assert len(woken) == 30  # a dispatcher is woken as each post is queued, not at the end
+    posts = [checkin_from_payload(m.payload) for m in await _outbox(engine, "checkin")]
+    assert sorted(p.schedule.schedule_id for p in posts) == list(range(1, 31))
+
+
+async def test_a_claimed_schedule_is_skipped_by_a_parallel_runner_not_waited_for(engine: AsyncEngine) -> None:
+    """On PostgreSQL a runner preparing one check-in does not hold up another (SKIP LOCKED)."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: its runners take turns by design")
+    await _channels_due(engine, 2, utc(2026, 3, 20))
+    now = utc(2026, 3, 23, 8, 0)
+    async with engine.begin() as first:
+        mine = await repo.claim_next_due(first, now)
+        async with asyncio.timeout(3), engine.begin() as second:
+            theirs = await repo.claim_next_due(second, now)
+            assert await repo.claim_next_due(second, now, frozenset({theirs.id} if theirs else ())) is None
+    assert mine is not None and theirs is not None
+    assert mine.id != theirs.id
+
+
+async def test_a_schedule_that_cannot_be_prepared_is_passed_over_not_blocking_the_others(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A schedule whose time zone vanished from the system fails alone: logged, the others posted."""
+    service = await _channels_due(engine, 3, utc(2026, 3, 20))
+    async with engine.begin() as conn:
+        await conn.execute(repo.schedules.update().where(repo.schedules.c.id == 1).values(tz="Mars/Olympus"))
+    report = await service.run_due(utc(2026, 3, 23, 8, 0))
+    assert report.posted == 2
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["checkin_failed"]
+    async with engine.connect() as conn:
+        broken = await repo.get(conn, 1)
+    assert broken is not None and broken.status == "active"  # still due: tried again next pass
 
 
 async def test_after_downtime_the_latest_missed_one_posts_once_marked_late(engine: AsyncEngine) -> None:

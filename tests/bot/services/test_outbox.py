@@ -105,6 +105,20 @@ async def test_retry_later_honours_retry_after_then_gives_up(engine: AsyncEngine
     assert (await _result_row(engine, completed.result_id)).post_error == settled.error
 
 
+async def test_a_slack_rate_limit_is_waited_out_however_often_it_comes(engine: AsyncEngine) -> None:
+    """429s are "not now": twice MAX_ATTEMPTS of them leave the post queued with no attempt spent."""
+    completed = await _complete(engine)
+    outbox = OutboxService(engine, FLOWS)
+    for _ in range(2 * MAX_ATTEMPTS):
+        limited = RetryLater("ratelimited", 1, rate_limited=True)
+        settled = await outbox.settle(await _claimed(outbox, completed), "me", limited)
+        assert settled.state is DeliveryState.PENDING
+    message = await _claimed(outbox, completed)
+    assert message.attempts == 1  # this claim's own
+    settled = await outbox.settle(message, "me", Delivered("1700.2"))
+    assert settled.state is DeliveryState.SENT
+
+
 async def test_an_undeliverable_post_is_told_once_and_can_be_posted_again(engine: AsyncEngine) -> None:
     """not_in_channel fails at once; one notification claim wins; only its owner may queue it again."""
     completed = await _complete(engine)

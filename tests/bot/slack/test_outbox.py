@@ -13,7 +13,10 @@ from bot.slack.outbox import classify
     ("sent", "outcome"),
     [
         (Sent(ts="1.1"), Delivered("1.1")),
-        (Sent(error="ratelimited", status=429, retry_after=30.0), RetryLater("ratelimited", 30.0)),
+        (
+            Sent(error="ratelimited", status=429, retry_after=30.0),
+            RetryLater("ratelimited", 30.0, rate_limited=True),
+        ),
         (Sent(error="internal_error", status=500), RetryLater("internal_error")),
         (Sent(error="fatal_error", status=200), RetryLater("fatal_error")),
         (Sent(error=TIMEOUT), RetryLater(TIMEOUT)),
