@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import time
 from collections.abc import AsyncIterator
+from datetime import time
 
 import aiohttp
 import pytest

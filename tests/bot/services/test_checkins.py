@@ -134,7 +134,8 @@ async def test_a_claimed_schedule_is_skipped_by_a_parallel_runner_not_waited_for
         async with asyncio.timeout(3), engine.begin() as second:
             theirs = await repo.claim_next_due(second, now)
             assert await repo.claim_next_due(second, now, frozenset({theirs.id} if theirs else ())) is None
-    assert mine is not None and theirs is not None
+    assert mine is not None
+    assert theirs is not None
     assert mine.id != theirs.id
 
 
@@ -150,7 +151,8 @@ async def test_a_schedule_that_cannot_be_prepared_is_passed_over_not_blocking_th
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["checkin_failed"]
     async with engine.connect() as conn:
         broken = await repo.get(conn, 1)
-    assert broken is not None and broken.status == "active"  # still due: tried again next pass
+    assert broken is not None
+    assert broken.status == "active"
 
 
 async def test_after_downtime_the_latest_missed_one_posts_once_marked_late(engine: AsyncEngine) -> None:
