@@ -302,3 +302,61 @@ async def test_a_sydney_check_in_across_the_southern_spring_forward(
 
 def _checkins(double: SlackDouble) -> list[dict[str, Any]]:
     return [m for m in double.messages("C111") if "Maturity check-in" in all_text(m)]
+
+
+async def _run_at(bot: RunningBot, *moments: datetime) -> None:
+    assert bot.runtime is not None
+    assert bot.runtime.scheduler is not None
+    for moment in moments:
+        await bot.runtime.scheduler.run_once(moment)
+
+
+async def _due_from(bot: RunningBot, when: datetime) -> None:
+    """Move the channel's next check-in to ``when`` (as if the schedule had been set before it)."""
+    assert bot.runtime is not None
+    async with bot.runtime.engine.begin() as conn:
+        await conn.execute(update(Schedule).values(next_due_at=when))
+
+
+async def _next_due(bot: RunningBot, who: Who) -> datetime | None:
+    assert bot.runtime is not None
+    shown = (await bot.runtime.deps.checkins.show(who)).schedule
+    assert shown is not None
+    return shown.next_due_at
+
+
+async def test_a_berlin_monday_nine_oclock_stays_at_nine_across_both_clock_changes(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """Monday 09:00 set in Berlin runs at 08:00 UTC in winter and 07:00 UTC in summer, once each."""
+    reply = all_text(await command(slack, "checkin weekly mon 9am"))  # ana, Europe/Berlin
+    assert "every Monday at 09:00 (Europe/Berlin)" in reply
+    await _due_from(bot, datetime(2026, 3, 23, 8, 0, tzinfo=UTC))  # Mon 23 Mar 09:00 CET
+    summer = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # Mon 30 Mar 09:00 CEST, the day after the change
+    await _run_at(bot, datetime(2026, 3, 23, 8, 0, tzinfo=UTC), summer - timedelta(minutes=1))
+    assert await _next_due(bot, _ana()) == summer
+    await _run_at(bot, summer, summer)
+    await _due_from(bot, datetime(2026, 10, 19, 7, 0, tzinfo=UTC))  # Mon 19 Oct 09:00 CEST
+    winter = datetime(2026, 10, 26, 8, 0, tzinfo=UTC)  # Mon 26 Oct 09:00 CET, the day after
+    await _run_at(bot, datetime(2026, 10, 19, 7, 0, tzinfo=UTC), winter - timedelta(hours=1), winter)
+    await double.wait_until(lambda: len(_checkins(double)) == 4, timeout=10)
+    assert await _next_due(bot, _ana()) == datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    await asyncio.sleep(0.3)
+    assert len(_checkins(double)) == 4
+
+
+async def test_a_new_york_check_in_in_the_repeated_autumn_hour_runs_once(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """Sunday 01:30 set in New York on the night 01:00-02:00 happens twice: posted at the first 01:30 only."""
+    bo = Person(user_id="U222", name="bo")
+    reply = all_text(await command(slack, "checkin weekly sun 1:30am", bo))
+    assert "every Sunday at 01:30 (America/New_York)" in reply
+    first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # Sun 1 Nov 01:30 EDT
+    repeated = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 again, now EST
+    await _due_from(bot, first)
+    await _run_at(bot, first, repeated, repeated + timedelta(minutes=1))
+    await double.wait_until(lambda: len(_checkins(double)) == 1, timeout=10)
+    assert await _next_due(bot, Who("T111", "C111", "U222")) == datetime(2026, 11, 8, 6, 30, tzinfo=UTC)
+    await asyncio.sleep(0.3)
+    assert len(_checkins(double)) == 1
