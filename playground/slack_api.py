@@ -57,6 +57,9 @@ class Scripted:
     # Answer normally, but only after this many seconds (Slack accepting a post slowly); the call
     # is carried out even if the caller has given up by then, as Slack's would be.
     slow: float | None = None
+    # Never answer and never carry the call out (lost on the way, before Slack took it) until the
+    # double stops: a process can be killed with a post in flight that Slack never saw.
+    hang: bool = False
 
 
 @dataclass
@@ -224,6 +227,9 @@ class SlackDouble(ResponseUrls, SocketMode):
             scripted.times -= 1
             if scripted.times <= 0:
                 queue.pop(0)
+            if scripted.hang:
+                await self._stopping.wait()
+                return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
             if scripted.slow is not None:
                 await asyncio.sleep(scripted.slow)
                 return self._answer(method, params, token, json_body)

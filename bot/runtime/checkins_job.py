@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 # Retry-After, backoff after errors) before it reports the rest as still queued; the app's
 # dispatcher (or the next run) delivers them later either way.
 DELIVERY_WAIT = 120.0
-POLL = 0.25
+POLL = 1.0  # how often the job looks at what it queued (a query over the unsettled ids)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from bot.runtime.dispatcher import Dispatcher
 from bot.services.outcomes import Who
 from bot.services.recurrence import next_occurrence
 from models.tables import Assessment, OutboxMessage, Schedule, utcnow
@@ -105,6 +106,13 @@ def _ana() -> Who:
 
 async def _cron(database_url: str, double: SlackDouble, now: datetime) -> tuple[int, str]:
     """Run `python -m bot checkins --now` as cron would; the double keeps answering meanwhile."""
+    process = await _start_cron(database_url, double, now)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode() + stderr.decode()[-3000:]
+
+
+async def _start_cron(database_url: str, double: SlackDouble, now: datetime) -> asyncio.subprocess.Process:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
@@ -116,9 +124,7 @@ async def _cron(database_url: str, double: SlackDouble, now: datetime) -> tuple[
         sys.executable, "-m", "bot", "checkins", "--now", now.isoformat(),
         env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode() + stderr.decode()[-3000:]
+    return process
 
 
 async def test_the_cron_command_posts_what_is_due_once_and_reports_failures(
@@ -359,4 +365,45 @@ async def test_a_new_york_check_in_in_the_repeated_autumn_hour_runs_once(
     await double.wait_until(lambda: len(_checkins(double)) == 1, timeout=10)
     assert await _next_due(bot, Who("T111", "C111", "U222")) == datetime(2026, 11, 8, 6, 30, tzinfo=UTC)
     await asyncio.sleep(0.3)
+    assert len(_checkins(double)) == 1
+
+
+async def test_a_crash_between_claim_and_post_is_posted_once_after_the_lease_runs_out(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """The cron run claims the check-in and is killed (-9) with its post in flight, before Slack took
+    it: running cron again posts nothing new, and once the dead run's lease has run out the app's
+    dispatcher posts it, once."""
+    await command(slack, "checkin weekly mon 9am")
+    await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)  # the announcement
+    due = await _next_due(bot, _ana())
+    assert due is not None
+    assert bot.runtime is not None
+    app_dispatcher = bot.runtime.dispatcher
+    await app_dispatcher.stop()  # the cron run alone takes the post (the app comes back below)
+    double.script("chat.postMessage", Scripted(hang=True))
+    calls = len(double.api_calls("chat.postMessage"))
+    process = await _start_cron(bot.settings.database_url, double, due)
+    try:
+        await double.wait_until(lambda: len(double.api_calls("chat.postMessage")) > calls, timeout=30)
+    finally:
+        process.kill()
+        await process.wait()
+    async with bot.runtime.engine.connect() as conn:
+        (item,) = (await conn.execute(select(OutboxMessage).where(OutboxMessage.kind == "checkin"))).all()
+    assert (item.status, item.sent_ts) == ("pending", None)
+    assert item.lease_owner is not None  # the dead run's
+    code, output = await _cron(bot.settings.database_url, double, due)
+    assert code == 0, output
+    assert "check-ins posted: 0" in output
+    assert _checkins(double) == []
+    async with bot.runtime.engine.begin() as conn:  # as if the 60 s lease had passed
+        await conn.execute(update(OutboxMessage).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+    restarted = Dispatcher(app_dispatcher.outbox, app_dispatcher.sender, poll=0.1)
+    restarted.start()
+    try:
+        await double.wait_until(lambda: len(_checkins(double)) == 1, timeout=15)
+        await asyncio.sleep(0.5)
+    finally:
+        await restarted.stop()
     assert len(_checkins(double)) == 1
