@@ -228,6 +228,7 @@ class SlackDouble(ResponseUrls, SocketMode):
             if scripted.times <= 0:
                 queue.pop(0)
             if scripted.hang:
+                assert self._stopping is not None  # set by start()
                 await self._stopping.wait()
                 return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
             if scripted.slow is not None:
