@@ -22,6 +22,8 @@ async def add_result(db: Db, assessment_id: int, score: Score) -> int:
         .returning(results.c.id)
     )
     assert result_id is not None
+    if not score.categories:
+        return int(result_id)
     await db.execute(
         result_categories.insert(),
         [

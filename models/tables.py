@@ -284,3 +284,42 @@ class CommitmentUpdate(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     action: Mapped[str] = mapped_column(String(10))  # done | still | drop
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TeamLevel(Base):
+    """A channel's team level on one model now: the median of its members' latest results.
+
+    Maintained in the transaction that stores each result (and rebuilt when a person's data is
+    deleted), so the leaderboard ranks thousands of channels from one indexed table.
+    """
+
+    __tablename__ = "team_levels"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "flow_id"),
+        Index("ix_team_levels_rank", "workspace_id", "flow_id", "level", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    flow_id: Mapped[str] = mapped_column(String(40))
+    members: Mapped[int] = mapped_column(Integer)  # people with a result on this model here
+    level: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    last_activity: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the newest result
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TeamLevelHistory(Base):
+    """The team level after each result, as history: the 90-day change and the trend chart."""
+
+    __tablename__ = "team_level_history"
+    __table_args__ = (Index("ix_team_level_history_at", "channel_id", "flow_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    flow_id: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # when the result came in
+    members: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)

@@ -34,6 +34,9 @@ class Settings(DatabaseSettings):
     checkins_in_process: bool = True
     # Slack status emoji and words that mean someone is away, so check-ins do not nudge them.
     away_statuses: str = DEFAULT_AWAY
+    # A team (channel) is shown on the leaderboard once this many members have a result there, so
+    # no one's own level can be read off it.
+    leaderboard_min_members: int = Field(default=3, ge=2, le=100)
 
     @field_validator("slack_api_url")
     @classmethod

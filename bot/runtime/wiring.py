@@ -17,6 +17,7 @@ from bot.runtime.settings import Settings
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
 from bot.services.commitments import CommitmentService
+from bot.services.leaderboard import LeaderboardService
 from bot.services.nudges import NudgeService
 from bot.services.outbox import OutboxService
 from bot.slack.away import away_markers
@@ -79,8 +80,17 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
     assessments = AssessmentService(engine, flows, click_grace=settings.result_post_wait + 5)
     checkins = CheckinService(engine, flows)
     commitments = CommitmentService(engine, flows)
+    leaderboard = LeaderboardService(engine, flows, min_members=settings.leaderboard_min_members)
     deps = Deps(
-        assessments, checkins, commitments, NudgeService(engine), outbox, dispatcher, messenger, background
+        assessments,
+        checkins,
+        commitments,
+        NudgeService(engine),
+        leaderboard,
+        outbox,
+        dispatcher,
+        messenger,
+        background,
     )
     app = create_app(settings, client, deps)
     dispatcher.start()

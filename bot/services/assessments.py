@@ -38,6 +38,7 @@ from flows import engine
 from flows.schema import Flow, Question
 from models import repository as repo
 from models import results as results_repo
+from models import teams as teams_repo
 from models.tables import Status
 
 logger = logging.getLogger(__name__)
@@ -236,6 +237,7 @@ class AssessmentService:
                     return self._view(flow, assessment_id, revision + 1, following, answers)
                 score = engine.score_assessment(flow, answers)
                 result_id = await results_repo.add_result(conn, assessment_id, score)
+                await teams_repo.refresh(conn, view.assessment.channel_id, flow.id)
                 completed = Completed(
                     flow, assessment_id, result_id, view.slack_user_id, view.slack_channel_id, score,
                     engine.tailored_next_steps(flow, score), outbox_id=0,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from flows.schema import Flow
 from models import repository as repo
 from models import results as results_repo
+from models.teams import team_level
 
 WEAKEST = 2  # categories named as the team's weakest
 
@@ -58,13 +59,8 @@ def _model_view(
             key=lambda item: (item[1], order[item[0]]),
         )
         weakest = ranked[:WEAKEST]
-    return ModelView(
-        flow_id,
-        members,
-        statistics.median_low(levels),
-        round(statistics.median(latest[m].score for m in members), 2),
-        weakest,
-    )
+    level, score = team_level(levels, [latest[m].score for m in members])
+    return ModelView(flow_id, members, level, score, weakest)
 
 
 async def team_view(

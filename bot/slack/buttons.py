@@ -19,11 +19,14 @@ COMMIT = "commit"  # take on a result's next step: "commit:<n>", the value "<res
 COMMITMENT_ACTIONS = {"commitment_done": "done", "commitment_still": "still", "commitment_drop": "drop"}
 SNOOZE = "checkin_snooze"  # skip a channel's next check-in; the value is the schedule id
 REPOST = "repost"  # "Post again" on a result that could not be posted; the value is the outbox id
+LEADERBOARD = "leaderboard"  # "leaderboard:<model>": show that model's board; the value "<model>|<0|1>"
+LEADERBOARD_SHARE = "leaderboard_share"  # post the board in the channel; the value as above
 
 ANSWER_PATTERN = re.compile(rf"^{ANSWER}:\d+$")
 START_PATTERN = re.compile(rf"^{START}:[a-z0-9_-]+$")
 COMMIT_PATTERN = re.compile(rf"^{COMMIT}:\d+$")
 COMMITMENT_PATTERN = re.compile(r"^commitment_(done|still|drop)$")
+LEADERBOARD_PATTERN = re.compile(rf"^{LEADERBOARD}:[a-z0-9_-]+$")
 
 
 class BadValue(ValueError):
@@ -109,3 +112,15 @@ def decode_restart(value: str) -> tuple[int, str]:
     if len(parts) != 2 or not parts[0].isdigit():
         raise BadValue(value[:40])
     return int(parts[0]), parts[1]
+
+
+def leaderboard_value(flow_id: str, improved: bool) -> str:
+    return encode(flow_id, int(improved))
+
+
+def decode_leaderboard(value: str) -> tuple[str, bool]:
+    """``model|0`` (by level) or ``model|1`` (most improved) from a leaderboard button."""
+    parts = value.split("|")
+    if len(parts) != 2 or parts[1] not in {"0", "1"} or not re.fullmatch(r"[a-z0-9_-]{1,40}", parts[0]):
+        raise BadValue(value[:40])
+    return parts[0], parts[1] == "1"

@@ -11,6 +11,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
 from bot.services.commitments import CommitmentService
+from bot.services.leaderboard import LeaderboardService
 from bot.services.nudges import NudgeService
 from bot.services.outbox import OutboxService, Settled
 from bot.slack.messenger import Messenger
@@ -42,6 +43,7 @@ class Deps:
     checkins: CheckinService
     commitments: CommitmentService
     nudges: NudgeService
+    leaderboard: LeaderboardService
     outbox: OutboxService
     posts: PostQueue
     messenger: Messenger

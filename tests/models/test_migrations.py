@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from models import repository as repo
 from models.db import SQLITE_BUSY_TIMEOUT, create_engine, normalize_url
 from models.migrate import (
     MIGRATION_LOCK,
@@ -32,7 +34,7 @@ from models.tables import Base
 
 ROOT = Path(__file__).resolve().parents[2]
 
-HEAD = "0005"  # the newest revision in migrations/versions
+HEAD = "0006"  # the newest revision in migrations/versions
 APP_TABLES = set(Base.metadata.tables)
 
 
@@ -245,3 +247,40 @@ async def test_an_in_memory_sqlite_database_migrates_through_its_engine(url: str
         assert await _tables(engine) == APP_TABLES | {"alembic_version"}
     finally:
         await engine.dispose()
+
+
+async def test_team_levels_are_backfilled_from_the_results_already_stored(database_url: str) -> None:
+    """Results stored before 0006 get their teams' current levels and history when it runs."""
+    day = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    engine = create_engine(database_url)
+    try:
+        await upgrade_engine(engine, "0005")
+        async with engine.begin() as conn:
+            await conn.execute(repo.workspaces.insert().values(id=1, slack_team_id="T1", created_at=day))
+            await conn.execute(
+                repo.channels.insert().values(id=1, workspace_id=1, slack_channel_id="C1", created_at=day)
+            )
+            for n, (level, score) in enumerate([(0, 0.4), (2, 2.6), (1, 1.5)], start=1):
+                at = day + timedelta(days=n)
+                await conn.execute(
+                    repo.people.insert().values(id=n, workspace_id=1, slack_user_id=f"U{n}", created_at=at)
+                )
+                await conn.execute(
+                    repo.assessments.insert().values(
+                        id=n, person_id=n, channel_id=1, flow_id="google", flow_version="1",
+                        status="completed", revision=13, started_at=at, updated_at=at, completed_at=at,
+                    )
+                )  # fmt: skip
+                await conn.execute(
+                    repo.results.insert().values(assessment_id=n, level=level, score=score, created_at=at)
+                )
+        await upgrade_engine(engine)
+        async with engine.connect() as conn:
+            current = (await conn.execute(text("SELECT members, level, score FROM team_levels"))).all()
+            history = (
+                await conn.execute(text("SELECT members, level, score FROM team_level_history ORDER BY at"))
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(r) for r in current] == [(3, 1, 1.5)]
+    assert [tuple(r) for r in history] == [(1, 0, 0.4), (2, 0, 1.5), (3, 1, 1.5)]

@@ -24,6 +24,8 @@ from bot.slack.buttons import (
     COMMIT_PATTERN,
     COMMITMENT_ACTIONS,
     COMMITMENT_PATTERN,
+    LEADERBOARD_PATTERN,
+    LEADERBOARD_SHARE,
     PAUSE,
     REPOST,
     RESTART,
@@ -33,6 +35,7 @@ from bot.slack.buttons import (
     BadValue,
     decode_answer,
     decode_commit,
+    decode_leaderboard,
     decode_repost,
     decode_restart,
     decode_resume,
@@ -41,6 +44,7 @@ from bot.slack.buttons import (
 from bot.slack.delivery import apologise, deliver
 from bot.slack.deps import Deps, deps_of
 from bot.slack.failures import report_failure
+from bot.slack.listeners.commands import show_leaderboard
 from bot.slack.payloads import BadPayload, ClickRequest, read_click
 
 logger = logging.getLogger(__name__)
@@ -194,6 +198,34 @@ async def handle_snooze_clicked(
     _in_background("snooze", snooze, context, body, action)
 
 
+async def leaderboard(deps: Deps, click: ClickRequest) -> None:
+    """A model or "Most improved" on a leaderboard: that board, in place of the private one."""
+    flow_id, improved = decode_leaderboard(click.value)
+    await show_leaderboard(
+        deps, click.who, click.target, flow_id, improved, post=False, replace=click.in_ephemeral
+    )
+
+
+async def handle_leaderboard_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    await ack()
+    _in_background("leaderboard", leaderboard, context, body, action)
+
+
+async def share_leaderboard(deps: Deps, click: ClickRequest) -> None:
+    """ "Share in channel" on a private leaderboard: post it for everyone, say so privately."""
+    flow_id, improved = decode_leaderboard(click.value)
+    await show_leaderboard(deps, click.who, click.target, flow_id, improved, post=True)
+
+
+async def handle_leaderboard_shared(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    await ack()
+    _in_background("leaderboard_share", share_leaderboard, context, body, action)
+
+
 async def commitment(deps: Deps, click: ClickRequest) -> None:
     """Commit to a result's step, or update a commitment; the clicker is answered privately."""
     if click.action_id.startswith(f"{COMMIT}:"):
@@ -227,3 +259,5 @@ def register(app: AsyncApp) -> None:
     app.action(SNOOZE)(handle_snooze_clicked)
     app.action(COMMIT_PATTERN)(handle_commitment_clicked)
     app.action(COMMITMENT_PATTERN)(handle_commitment_clicked)
+    app.action(LEADERBOARD_PATTERN)(handle_leaderboard_clicked)
+    app.action(LEADERBOARD_SHARE)(handle_leaderboard_shared)

@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.services.outcomes import Who
 from bot.services.recurrence import RhythmError, parse_rhythm
 from bot.slack.blocks.checkins import (
     CheckinReply,
@@ -18,11 +19,17 @@ from bot.slack.blocks.checkins import (
     build_nudges_set_message,
     build_nudges_usage_message,
 )
+from bot.slack.blocks.leaderboard import (
+    build_leaderboard_message,
+    build_leaderboard_shared,
+    build_leaderboard_usage,
+)
 from bot.slack.blocks.messages import COMMAND, HelpEntry, build_help_message
 from bot.slack.blocks.notices import build_bad_request_message
 from bot.slack.delivery import apologise, deliver
 from bot.slack.deps import Deps, deps_of
 from bot.slack.failures import report_failure
+from bot.slack.messenger import ReplyTarget
 from bot.slack.payloads import BadPayload, CommandRequest, read_command
 
 logger = logging.getLogger(__name__)
@@ -94,6 +101,48 @@ async def run_nudges(deps: Deps, request: CommandRequest) -> None:
     await deps.messenger.reply(request.target, build_nudges_set_message(done))
 
 
+async def run_leaderboard(deps: Deps, request: CommandRequest) -> None:
+    """`leaderboard [model] [improved] [post]`: the workspace's teams ranked, privately or in the channel."""
+    flow_id: str | None = None
+    improved = post = False
+    for word in (arg.lower() for arg in request.args):
+        if word in deps.leaderboard.flows and flow_id is None:
+            flow_id = word
+        elif word in {"improved", "most-improved", "progress"}:
+            improved = True
+        elif word in {"post", "share"}:
+            post = True
+        else:
+            await deps.messenger.reply(request.target, build_leaderboard_usage(word))
+            return
+    await show_leaderboard(deps, request.who, request.target, flow_id, improved, post=post)
+
+
+async def show_leaderboard(
+    deps: Deps,
+    who: Who,
+    target: ReplyTarget,
+    flow_id: str | None,
+    improved: bool,
+    *,
+    post: bool,
+    replace: bool = False,
+) -> None:
+    """Show the leaderboard to the person, or post it in the channel (telling them only if that fails)."""
+    board = await deps.leaderboard.show(who, flow_id, improved=improved)
+    flows = deps.leaderboard.flows
+    if not post:
+        await deps.messenger.reply(
+            target, build_leaderboard_message(board, flows, who.channel_id), replace=replace
+        )
+        return
+    sent = await deps.messenger.post_message(
+        who.channel_id, build_leaderboard_message(board, flows, who.channel_id, shared=True)
+    )
+    if sent.error is not None:
+        await deps.messenger.reply(target, build_leaderboard_shared(who.channel_id, sent.error))
+
+
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "start",
@@ -110,6 +159,12 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "checkin [weekly <day> <time> | monthly <1-28> <time> | off]",
         "see or set this channel's check-ins, in your time zone",
         run_checkin,
+    ),
+    Subcommand(
+        "leaderboard",
+        "leaderboard [model] [improved] [post]",
+        "the workspace's teams ranked by level (or by progress); `post` shares it here",
+        run_leaderboard,
     ),
     Subcommand(
         "nudges", "nudges on|off", "whether check-ins remind you of an unfinished assessment", run_nudges

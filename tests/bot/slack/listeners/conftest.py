@@ -16,6 +16,7 @@ from bot.runtime.dispatcher import Dispatcher
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
 from bot.services.commitments import CommitmentService
+from bot.services.leaderboard import LeaderboardService
 from bot.services.nudges import NudgeService
 from bot.services.outbox import OutboxService
 from bot.slack.deps import CONTEXT_KEY, Deps
@@ -54,6 +55,7 @@ def build_deps(engine: AsyncEngine, double: SlackDouble, http: aiohttp.ClientSes
         CheckinService(engine, FLOWS),
         CommitmentService(engine, FLOWS),
         NudgeService(engine),
+        LeaderboardService(engine, FLOWS),
         outbox,
         dispatcher,
         messenger,

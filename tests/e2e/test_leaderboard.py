@@ -1,0 +1,50 @@
+"""The leaderboard through Slack: private by default, shared on request, privacy for small teams."""
+
+from __future__ import annotations
+
+from playground.drive import click, command, finish
+from playground.slack_api import Person, SlackClient, SlackDouble, all_text, button, buttons
+
+ANA, BO, CHEN = Person("U111", name="ana"), Person("U222", name="bo"), Person("U333", name="chen")
+
+
+async def test_a_team_of_three_is_ranked_privately_and_shared_on_request(
+    slack: SlackClient, double: SlackDouble
+) -> None:
+    for person in (ANA, BO, CHEN):
+        await finish(slack, "google", who=person)
+    await finish(slack, "google", who=Person("U111", "C222", name="ana"))  # one member in C222
+    reply = await command(slack, "leaderboard")
+    text = all_text(reply)
+    assert "Leaderboard: Google" in text
+    assert "*1.* <#C111>  *level 2*" in text
+    assert "3 members" in text
+    assert "C222" not in text  # one member's result: not a team on the board
+    labels = [b["text"]["text"] for b in buttons(reply)]
+    assert "Most improved" in labels
+    assert "Share in channel" in labels
+    posted_before = len(double.messages("C111"))
+    await slack.click(button(reply, "Share in channel"))
+    await double.wait_until(lambda: len(double.messages("C111")) == posted_before + 1)
+    shared = all_text(double.messages("C111")[-1])
+    assert "<#C111>" in shared
+    assert "Share in channel" not in shared
+    improved = await click(slack, button(reply, "Most improved"))
+    assert improved.get("replace_original") is True  # the private board is replaced, not stacked
+    assert "most improved" in all_text(improved)
+
+
+async def test_a_channel_with_too_few_results_sees_no_numbers(slack: SlackClient) -> None:
+    await finish(slack, "google", who=Person("U111", "C222", name="ana"))
+    await finish(slack, "google", who=Person("U222", "C222", name="bo"))
+    text = all_text(await command(slack, "leaderboard google", Person("U111", "C222")))
+    assert "not enough results yet to show this team (2 of the 3 members needed have one)" in text
+    assert "level 2" not in text
+
+
+async def test_leaderboard_arguments_it_cannot_read_get_the_syntax(slack: SlackClient) -> None:
+    text = all_text(await command(slack, "leaderboard sideways"))
+    assert "I can't read `sideways`" in text
+    assert "/maturity leaderboard [model] [improved] [post]" in text
+    empty = all_text(await command(slack, "leaderboard azure"))
+    assert "No team has a result on" in empty
