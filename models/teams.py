@@ -18,7 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, delete, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from models.repository import Db, assessments, channels, insert_for, results, workspaces
+from models.repository import Db, answers, assessments, channels, insert_for, results, workspaces
 from models.tables import Status, TeamLevel, TeamLevelHistory, as_utc, utcnow
 
 team_levels = cast(Table, TeamLevel.__table__)
@@ -287,3 +287,29 @@ async def trend(db: Db, channel_id: int, flow_id: str) -> list[tuple[datetime, i
         .order_by(history.c.at, history.c.id)
     )
     return [(as_utc(at), int(level), float(score), int(members)) for at, level, score, members in rows.all()]
+
+
+async def latest_answers(db: Db, channel_id: int, flow_id: str) -> dict[int, dict[str, str]]:
+    """Each member's answers (question -> option) in their latest completed assessment on a model here."""
+    rows = await db.execute(
+        select(assessments.c.person_id, assessments.c.id)
+        .where(
+            assessments.c.channel_id == channel_id,
+            assessments.c.flow_id == flow_id,
+            assessments.c.status == Status.COMPLETED,
+        )
+        .order_by(assessments.c.completed_at, assessments.c.id)
+    )
+    latest = {int(person): int(assessment) for person, assessment in rows.all()}  # the last one wins
+    found: dict[int, dict[str, str]] = {person: {} for person in latest}
+    if not latest:
+        return found
+    owner = {assessment: person for person, assessment in latest.items()}
+    chosen = await db.execute(
+        select(answers.c.assessment_id, answers.c.question_id, answers.c.option_id).where(
+            answers.c.assessment_id.in_(list(owner))
+        )
+    )
+    for assessment, question, option in chosen.all():
+        found[owner[int(assessment)]][str(question)] = str(option)
+    return found

@@ -20,6 +20,7 @@ from bot.services.commitments import CommitmentService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.nudges import NudgeService
 from bot.services.outbox import OutboxService
+from bot.services.team import TeamService
 from bot.slack.away import away_markers
 from bot.slack.deps import Deps
 from bot.slack.failures import reporter
@@ -87,6 +88,7 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
         commitments,
         NudgeService(engine),
         leaderboard,
+        TeamService(engine, flows, min_members=settings.leaderboard_min_members),
         outbox,
         dispatcher,
         messenger,

@@ -12,11 +12,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.services.outcomes import Who
 from flows.schema import Flow
+from models import commitments as commitments_repo
 from models import repository as repo
 from models import results as results_repo
+from models import teams as teams_repo
 from models.teams import team_level
 
 WEAKEST = 2  # categories named as the team's weakest
@@ -125,3 +128,98 @@ def view_from_payload(payload: dict[str, Any]) -> TeamView:
         for m in payload["models"]
     ]
     return TeamView(models, [(str(u), str(f)) for u, f in payload["in_progress"]], list(payload["stale"]))
+
+
+# -- `/maturity status team` ----------------------------------------------------------------------
+
+SPREAD_SHOWN = 5  # questions listed per model where the team disagrees most
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How a team's members answered one question, where they do not agree."""
+
+    category_id: str
+    question_id: str
+    answers: list[tuple[str, int]]  # (option id, members who chose it), most chosen first
+
+
+@dataclass(frozen=True)
+class TeamModelStatus:
+    flow_id: str
+    level: int
+    score: float
+    members: int
+    history: list[tuple[datetime, int, float]]  # (when, level, finer score) after each result
+    categories: list[tuple[str, int]]  # (category id, median level), in the flow's order
+    spread: list[Spread]  # empty while the team is too small to show it
+
+
+@dataclass(frozen=True)
+class TeamStatus:
+    channel_id: str
+    models: list[TeamModelStatus]
+    commitments: list[tuple[int, str, datetime]]  # open ones: (id, step, since)
+    min_members: int  # a team needs this many members with a result before its spread is shown
+
+
+def _spread(flow: Flow, chosen: list[dict[str, str]]) -> list[Spread]:
+    """Questions the members answered differently, the most divided first (then in flow order)."""
+    found: list[tuple[float, int, Spread]] = []
+    for position, question in enumerate(flow.questions):
+        counts: dict[str, int] = {}
+        for answers in chosen:
+            if question.id in answers:
+                counts[answers[question.id]] = counts.get(answers[question.id], 0) + 1
+        if len(counts) < 2:
+            continue
+        place = {option.id: n for n, option in enumerate(question.options)}
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], place.get(item[0], len(place))))
+        agreement = ranked[0][1] / sum(counts.values())
+        found.append((agreement, position, Spread(question.category, question.id, ranked)))
+    return [spread for *_, spread in sorted(found, key=lambda item: (item[0], item[1]))][:SPREAD_SHOWN]
+
+
+class TeamService:
+    def __init__(self, db: AsyncEngine, flows: dict[str, Flow], *, min_members: int = 3):
+        self.db = db
+        self.flows = flows
+        self.min_members = min_members
+
+    async def status(self, who: Who) -> TeamStatus:
+        """This channel's team: level per model over time, per category, where members disagree,
+        and the commitments still open."""
+        async with self.db.connect() as conn:
+            channel = await repo.channel_row_id(conn, who.team_id, who.channel_id)
+            if channel is None:
+                return TeamStatus(who.channel_id, [], [], self.min_members)
+            latest: dict[str, dict[str, results_repo.MemberResult]] = {}
+            for result in await results_repo.channel_results(conn, channel):
+                latest.setdefault(result.flow_id, {})[result.slack_user_id] = result
+            models = []
+            for row in sorted(
+                await teams_repo.of_channels(conn, [channel]), key=lambda r: (-r.members, r.flow_id)
+            ):
+                flow = self.flows.get(row.flow_id)
+                by_category: dict[str, list[int]] = {}
+                for result in latest.get(row.flow_id, {}).values():
+                    for category_id, level, _score in result.categories:
+                        by_category.setdefault(category_id, []).append(level)
+                order = [c.id for c in flow.categories] if flow else sorted(by_category)
+                categories = [(c, statistics.median_low(by_category[c])) for c in order if c in by_category]
+                spread: list[Spread] = []
+                if flow is not None and row.members >= self.min_members:
+                    chosen = await teams_repo.latest_answers(conn, channel, row.flow_id)
+                    spread = _spread(flow, list(chosen.values()))
+                history = [
+                    (at, lv, sc) for at, lv, sc, _m in await teams_repo.trend(conn, channel, row.flow_id)
+                ]
+                models.append(
+                    TeamModelStatus(
+                        row.flow_id, row.level, row.score, row.members, history, categories, spread
+                    )
+                )
+            open_now = [
+                (c.id, c.step, c.created_at) for c in await commitments_repo.open_in_channel(conn, channel)
+            ]
+        return TeamStatus(who.channel_id, models, open_now, self.min_members)

@@ -14,6 +14,7 @@ from bot.services.commitments import CommitmentService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.nudges import NudgeService
 from bot.services.outbox import OutboxService, Settled
+from bot.services.team import TeamService
 from bot.slack.messenger import Messenger
 
 CONTEXT_KEY = "maturity_deps"
@@ -44,6 +45,7 @@ class Deps:
     commitments: CommitmentService
     nudges: NudgeService
     leaderboard: LeaderboardService
+    team: TeamService
     outbox: OutboxService
     posts: PostQueue
     messenger: Messenger

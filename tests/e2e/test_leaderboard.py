@@ -48,3 +48,24 @@ async def test_leaderboard_arguments_it_cannot_read_get_the_syntax(slack: SlackC
     assert "/maturity leaderboard [model] [improved] [post]" in text
     empty = all_text(await command(slack, "leaderboard azure"))
     assert "No team has a result on" in empty
+
+
+async def test_the_team_view_shows_levels_over_time_and_where_members_disagree(slack: SlackClient) -> None:
+    """Three people answer azure differently: the team view lists the categories, the history and
+    the questions they answered differently (counts only, no names)."""
+    small = all_text(await command(slack, "status team"))
+    assert "Nobody here has a result yet" in small
+    await finish(slack, "azure", pick=-1, who=ANA)
+    await finish(slack, "azure", pick=-1, who=BO)
+    two = all_text(await command(slack, "status team"))
+    assert "shown once 3 of them have a result" in two
+    await finish(slack, "azure", pick=0, who=CHEN)
+    text = all_text(await command(slack, "status team"))
+    assert "Team view" in text
+    assert "3 members with a result" in text
+    assert "Per category (median level)" in text
+    assert "Over time:" in text
+    assert "Where the team sees its practice differently" in text
+    assert "2 people say" in text
+    assert "1 person says" in text
+    assert "U333" not in text  # counts, never who said what

@@ -26,6 +26,7 @@ from bot.slack.blocks.leaderboard import (
 )
 from bot.slack.blocks.messages import COMMAND, HelpEntry, build_help_message
 from bot.slack.blocks.notices import build_bad_request_message
+from bot.slack.blocks.team import build_team_status_message
 from bot.slack.delivery import apologise, deliver
 from bot.slack.deps import Deps, deps_of
 from bot.slack.failures import report_failure
@@ -60,7 +61,13 @@ async def run_resume(deps: Deps, request: CommandRequest) -> None:
 
 
 async def run_status(deps: Deps, request: CommandRequest) -> None:
-    """`status`: the assessment in progress and the latest results in this channel."""
+    """`status`: the assessment in progress and the latest results in this channel; `status team`:
+    the channel's team view."""
+    args = [arg.lower() for arg in request.args]
+    if args == ["team"]:
+        status = await deps.team.status(request.who)
+        await deps.messenger.reply(request.target, build_team_status_message(status, deps.team.flows))
+        return
     await deliver(deps, await deps.assessments.status(request.who), request.target, from_click=False)
 
 
@@ -152,7 +159,10 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand("resume", "resume", "bring back your current question", run_resume, aliases=("continue",)),
     Subcommand(
-        "status", "status", "your assessment in progress and latest results in this channel", run_status
+        "status",
+        "status [team]",
+        "your assessment in progress and latest results in this channel; `team`: this channel's team view",
+        run_status,
     ),
     Subcommand(
         "checkin",

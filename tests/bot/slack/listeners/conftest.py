@@ -19,6 +19,7 @@ from bot.services.commitments import CommitmentService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.nudges import NudgeService
 from bot.services.outbox import OutboxService
+from bot.services.team import TeamService
 from bot.slack.deps import CONTEXT_KEY, Deps
 from bot.slack.messenger import Messenger, build_web_client
 from bot.slack.outbox import SlackOutbox
@@ -56,6 +57,7 @@ def build_deps(engine: AsyncEngine, double: SlackDouble, http: aiohttp.ClientSes
         CommitmentService(engine, FLOWS),
         NudgeService(engine),
         LeaderboardService(engine, FLOWS),
+        TeamService(engine, FLOWS),
         outbox,
         dispatcher,
         messenger,
