@@ -83,6 +83,8 @@ class Person(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # When the person turned nudges off (`/maturity nudges off`); None: nudges are on.
     nudges_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the person last opened the app's Home tab: whose Home is refreshed when their team changes.
+    home_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Assessment(Base):

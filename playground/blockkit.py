@@ -162,7 +162,7 @@ class _Checker:
             self.element(
                 block["accessory"],
                 f"{where}/accessory",
-                {"button", "static_select", "overflow", "radio_buttons", "image"},
+                {"button", "static_select", "conversations_select", "overflow", "radio_buttons", "image"},
             )
 
     def header(self, block: dict[str, Any], where: str) -> None:
@@ -173,7 +173,9 @@ class _Checker:
         action_ids: set[str] = set()
         for n, element in enumerate(elements):
             action_id = self.element(
-                element, f"{where}/elements/{n}", {"button", "static_select", "overflow", "radio_buttons"}
+                element,
+                f"{where}/elements/{n}",
+                {"button", "static_select", "conversations_select", "overflow", "radio_buttons"},
             )
             if action_id is not None:
                 if action_id in action_ids:
@@ -215,6 +217,8 @@ class _Checker:
                 self.add(f"{where}/style", f"must be one of {sorted(STYLES)}")
         elif kind == "static_select":
             self.select(element, where)
+        elif kind == "conversations_select":
+            self.conversations_select(element, where)
         else:
             limit = OVERFLOW_OPTIONS if kind == "overflow" else RADIO_OPTIONS
             options = self.array(element.get("options"), f"{where}/options", limit)
@@ -222,6 +226,29 @@ class _Checker:
         if "confirm" in element:
             self.confirm(element["confirm"], f"{where}/confirm")
         return self.string(element, "action_id", where, ID, required=False)
+
+    def conversations_select(self, element: dict[str, Any], where: str) -> None:
+        if "placeholder" in element:
+            self.text(element["placeholder"], f"{where}/placeholder", PLACEHOLDER, plain=True)
+        self.string(element, "initial_conversation", where, ID, required=False)
+        if "options" in element or "option_groups" in element:
+            self.add(where, "a conversations_select lists Slack's conversations; it takes no options")
+        found = element.get("filter")
+        if found is None:
+            return
+        if not isinstance(found, dict):
+            self.add(f"{where}/filter", "must be an object")
+            return
+        unknown = set(found) - {"include", "exclude_external_shared_channels", "exclude_bot_users"}
+        if unknown:
+            self.add(f"{where}/filter", f"unknown fields {sorted(unknown)}")
+        include = found.get("include", [])
+        if (
+            not isinstance(include, list)
+            or not include
+            or not set(include) <= {"im", "mpim", "private", "public"}
+        ):
+            self.add(f"{where}/filter/include", "must be a non-empty list of im, mpim, private, public")
 
     def select(self, element: dict[str, Any], where: str) -> None:
         if "placeholder" in element:

@@ -9,6 +9,7 @@ import hmac
 import itertools
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -127,6 +128,59 @@ class SlackClient:
         body, key = self.click_body(button, who, in_channel_message=in_channel_message)
         response = await self.post(body, "application/x-www-form-urlencoded")
         return response.status, key
+
+    async def open_home(self, who: Person | None = None) -> int:
+        """The person opens the app's Home tab: an `app_home_opened` event; returns the HTTP status."""
+        who = who or Person()
+        body = {
+            "token": "legacy",
+            "team_id": who.team_id,
+            "api_app_id": "A111",
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:12].upper()}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "app_home_opened",
+                "user": who.user_id,
+                "channel": "D" + who.user_id[1:],
+                "tab": "home",
+                "event_ts": f"{time.time():.6f}",
+            },
+        }
+        response = await self.post(json.dumps(body), "application/json")
+        return response.status
+
+    async def home_click(
+        self, element: dict[str, Any], who: Person | None = None, picked: str | None = None
+    ) -> int:
+        """A click on the person's Home tab: a button, or a conversations_select that ``picked`` a
+        channel. No channel and no response_url, as Slack sends it; returns the HTTP status."""
+        who = who or Person()
+        action: dict[str, Any] = {
+            "type": element.get("type", "button"),
+            "action_id": element["action_id"],
+            "block_id": "b",
+            "action_ts": f"{time.time():.6f}",
+        }
+        if picked is not None:
+            action["selected_conversation"] = picked
+        else:
+            action["value"] = element.get("value", "")
+        payload = {
+            "type": "block_actions",
+            "api_app_id": "A111",
+            "token": "legacy",
+            "trigger_id": "1.2.abc",
+            "user": {"id": who.user_id, "username": who.name, "name": who.name, "team_id": who.team_id},
+            "team": {"id": who.team_id, "domain": "acme"},
+            "container": {"type": "view", "view_id": "V111"},
+            "view": {"id": "V111", "type": "home", "callback_id": "", "team_id": who.team_id},
+            "actions": [action],
+        }
+        response = await self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
+        return response.status
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -20,9 +20,18 @@ def test_manifest_declares_the_command_interactivity_and_scopes(name: str) -> No
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == COMMAND
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "users:read"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "chat:write",
+        "users:read",
+        "channels:read",
+        "groups:read",
+    }
     socket = manifest["settings"]["socket_mode_enabled"]
     assert socket is (name == "manifest.socket-mode.yaml")
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     if not socket:
+        assert manifest["settings"]["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
         assert command["url"].endswith(EVENTS_PATH)
         assert manifest["settings"]["interactivity"]["request_url"].endswith(EVENTS_PATH)

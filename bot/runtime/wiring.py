@@ -17,6 +17,7 @@ from bot.runtime.settings import Settings
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
 from bot.services.commitments import CommitmentService
+from bot.services.home import HomeService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.nudges import NudgeService
 from bot.services.outbox import OutboxService
@@ -89,6 +90,7 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
         NudgeService(engine),
         leaderboard,
         TeamService(engine, flows, min_members=settings.leaderboard_min_members),
+        HomeService(engine, flows, min_members=settings.leaderboard_min_members),
         outbox,
         dispatcher,
         messenger,

@@ -21,12 +21,15 @@ SNOOZE = "checkin_snooze"  # skip a channel's next check-in; the value is the sc
 REPOST = "repost"  # "Post again" on a result that could not be posted; the value is the outbox id
 LEADERBOARD = "leaderboard"  # "leaderboard:<model>": show that model's board; the value "<model>|<0|1>"
 LEADERBOARD_SHARE = "leaderboard_share"  # post the board in the channel; the value as above
+HOME_START = "home_start"  # "home_start:<model>": a channel picked on the Home tab to take it in
+HOME_RESUME = "home_resume"  # Resume on the Home tab; the value is the assessment id
 
 ANSWER_PATTERN = re.compile(rf"^{ANSWER}:\d+$")
 START_PATTERN = re.compile(rf"^{START}:[a-z0-9_-]+$")
 COMMIT_PATTERN = re.compile(rf"^{COMMIT}:\d+$")
 COMMITMENT_PATTERN = re.compile(r"^commitment_(done|still|drop)$")
 LEADERBOARD_PATTERN = re.compile(rf"^{LEADERBOARD}:[a-z0-9_-]+$")
+HOME_START_PATTERN = re.compile(rf"^{HOME_START}:[a-z0-9_-]+$")
 
 
 class BadValue(ValueError):

@@ -11,6 +11,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
 from bot.services.commitments import CommitmentService
+from bot.services.home import HomeService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.nudges import NudgeService
 from bot.services.outbox import OutboxService, Settled
@@ -46,6 +47,7 @@ class Deps:
     nudges: NudgeService
     leaderboard: LeaderboardService
     team: TeamService
+    home: HomeService
     outbox: OutboxService
     posts: PostQueue
     messenger: Messenger

@@ -225,3 +225,31 @@ def read_click(body: dict[str, Any], action: dict[str, Any]) -> ClickRequest:
         value if isinstance(value, str) else "",
         in_ephemeral=container.get("is_ephemeral") is True,
     )
+
+
+@dataclass(frozen=True)
+class HomeClick:
+    """A click on the Home tab: no channel and no response_url, only the person and the element."""
+
+    team_id: str
+    user_id: str
+    user_name: str | None
+    action_id: str
+    value: str  # a button's value, or the conversation a conversations_select picked
+
+
+def read_home_click(body: dict[str, Any], action: dict[str, Any]) -> HomeClick:
+    """The clicker and what they clicked on their Home tab; :class:`BadPayload` when unusable."""
+    try:
+        user, team = _part(body, "user"), _part(body, "team")
+        team_id = _slack_id(team.get("id") or user.get("team_id"), TEAM_ID, "team")
+        user_id = _slack_id(user.get("id"), USER_ID, "user")
+        action_id = action.get("action_id")
+        if not isinstance(action_id, str) or not action_id:
+            raise ValueError("action without action_id")
+    except ValueError as exc:
+        raise BadPayload(f"home click: {exc}", None) from None
+    value = action.get("value") or action.get("selected_conversation") or ""
+    if not isinstance(value, str) or len(value) > 100:
+        value = ""
+    return HomeClick(team_id, user_id, clean_name(user.get("username") or user.get("name")), action_id, value)

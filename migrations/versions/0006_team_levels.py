@@ -1,4 +1,5 @@
-"""team levels: each channel's level per model now, and after each result (for the leaderboard)
+"""team levels: each channel's level per model now, and after each result (for the leaderboard);
+when each person last opened the Home tab
 
 Revision ID: 0006
 Revises: 0005
@@ -65,6 +66,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_team_level_history")),
     )
     op.create_index("ix_team_level_history_at", "team_level_history", ["channel_id", "flow_id", "at"])
+    with op.batch_alter_table("people") as batch:
+        batch.add_column(sa.Column("home_seen_at", sa.DateTime(timezone=True), nullable=True))
     _backfill()
 
 
@@ -126,6 +129,8 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("people") as batch:
+        batch.drop_column("home_seen_at")
     op.drop_index("ix_team_level_history_at", table_name="team_level_history")
     op.drop_table("team_level_history")
     op.drop_index("ix_team_levels_rank", table_name="team_levels")

@@ -62,3 +62,7 @@ def message(text: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
 def progress_bar(done: int, total: int, width: int = 10) -> str:
     filled = round(width * done / total) if total else width
     return "▰" * filled + "▱" * (width - filled)
+
+
+def divider() -> dict[str, Any]:
+    return {"type": "divider"}

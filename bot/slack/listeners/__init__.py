@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.deps import Deps, provide
-from bot.slack.listeners import actions, commands
+from bot.slack.listeners import actions, commands, home
 
 
 def register_listeners(app: AsyncApp, deps: Deps) -> None:
@@ -13,3 +13,4 @@ def register_listeners(app: AsyncApp, deps: Deps) -> None:
     app.use(provide(deps))
     commands.register(app)
     actions.register(app)
+    home.register(app)

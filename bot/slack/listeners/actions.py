@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.services.outcomes import Outcome, Stale
+from bot.services.outcomes import Completed, Outcome, Stale
 from bot.slack.blocks.checkins import build_checkin_reply
 from bot.slack.blocks.commitments import build_commitment_reply
 from bot.slack.blocks.notices import build_bad_request_message
@@ -45,6 +45,7 @@ from bot.slack.delivery import apologise, deliver
 from bot.slack.deps import Deps, deps_of
 from bot.slack.failures import report_failure
 from bot.slack.listeners.commands import show_leaderboard
+from bot.slack.listeners.home import refresh_team_homes
 from bot.slack.payloads import BadPayload, ClickRequest, read_click
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,10 @@ def _shows(use: UseCase) -> ClickWork:
     """The work of an assessment button: run ``use`` and show its outcome to the clicker."""
 
     async def work(deps: Deps, click: ClickRequest) -> None:
-        await deliver(deps, await use(deps, click), click.target, from_click=click.in_ephemeral)
+        outcome = await use(deps, click)
+        await deliver(deps, outcome, click.target, from_click=click.in_ephemeral)
+        if isinstance(outcome, Completed):  # the team changed: the Home tabs showing it follow
+            deps.tasks.spawn(refresh_team_homes(deps, click.who), "home_refresh")
 
     return work
 
