@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [serve | migrate | checkins [--now T] | flows check [PATH...]]`."""
+"""Command line: `python -m bot [serve | migrate | checkins [--now T] | export | flows check [PATH...]]`."""
 
 from __future__ import annotations
 
@@ -48,6 +48,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ISO-8601",
         help="the moment to run for, e.g. 2026-12-07T09:00:00+01:00 (a time without zone is UTC)",
     )
+    export = commands.add_parser(
+        "export",
+        help="write completed results as CSV (or JSON) to stdout",
+        description="Write one row per completed assessment: person, channel, model, flow version, "
+        "overall and per-category levels and scores, and when. Cells a spreadsheet would run as "
+        "formulas are prefixed with '.",
+    )
+    export.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    export.add_argument("--channel", metavar="CHANNEL_ID", help="only this channel's results (a Slack id)")
+    export.add_argument(
+        "--since", type=_moment, metavar="DATE", help="only results completed at or after this ISO-8601 date"
+    )
+    export.add_argument("--team", metavar="TEAM_ID", help="the workspace, when the database holds several")
     flows = commands.add_parser("flows", help="work with flow files")
     flow_commands = flows.add_subparsers(dest="flows_command", metavar="ACTION", required=True)
     check = flow_commands.add_parser(
@@ -135,6 +148,30 @@ def _run_checkins(settings: Settings, now: datetime | None) -> int:
     return 0 if result.ok else 1
 
 
+def _run_export(settings: Settings, args: argparse.Namespace) -> int:
+    flows = _load_flows_or_explain(settings)
+    if flows is None:
+        return 2
+    from bot.runtime.export_job import ExportError, run_export
+
+    try:
+        written = asyncio.run(
+            run_export(
+                settings,
+                flows,
+                form=args.format,
+                channel_id=args.channel,
+                since=args.since,
+                team_id=args.team,
+            )
+        )
+    except ExportError as exc:
+        print(f"maturity-bot: {exc}", file=sys.stderr)
+        return 2
+    print(f"{written} result(s) exported.", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _settings()
@@ -152,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "checkins":
         return _run_checkins(settings, args.now)
+    if args.command == "export":
+        return _run_export(settings, args)
     missing = settings.missing_credentials()
     if missing:
         mode = "Socket Mode" if settings.socket_mode else "HTTP mode"

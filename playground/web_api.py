@@ -44,6 +44,8 @@ class WebApi:
             "conversations.info": self.conversations_info,
             "chat.postMessage": self.chat_post_message,
             "chat.postEphemeral": self.chat_post_ephemeral,
+            "chat.delete": self.chat_delete,
+            "conversations.open": self.conversations_open,
             "views.publish": self.views_publish,
             "files.getUploadURLExternal": self.uploads.get_upload_url,
             "files.completeUploadExternal": self.uploads.complete,
@@ -138,6 +140,30 @@ class WebApi:
         message = Message(channel.id, self.workspace.next_ts(), text, blocks, params.get("thread_ts") or None)
         self.workspace.ephemerals.setdefault((channel.id, user.id), []).append(message)
         return ok(message_ts=message.ts)
+
+    def chat_delete(self, params: Params) -> Answer:
+        """Delete one of the bot's own messages (Slack refuses anyone else's: cant_delete_message)."""
+        channel = self.workspace.find_channel(str(params.get("channel", "")))
+        if channel is None:
+            return fail("channel_not_found")
+        messages = self.workspace.messages.get(channel.id, [])
+        found = next((m for m in messages if m.ts == str(params.get("ts", ""))), None)
+        if found is None:
+            return fail("message_not_found")
+        messages.remove(found)
+        return ok(channel=channel.id, ts=found.ts)
+
+    def conversations_open(self, params: Params) -> Answer:
+        """The DM between the bot and one person (``users``), created on first use."""
+        users = [u for u in str(params.get("users", "")).split(",") if u]
+        if len(users) != 1:
+            return fail("not_enough_users" if not users else "too_many_users")
+        user = self.workspace.users.get(users[0])
+        if user is None or user.deleted or user.is_bot:
+            return fail("user_not_found")
+        channel = self.workspace.find_channel(user.id)
+        assert channel is not None
+        return ok(channel={"id": channel.id})
 
     def views_publish(self, params: Params) -> Answer:
         user = self.workspace.users.get(str(params.get("user_id", "")))

@@ -17,6 +17,7 @@ from bot.runtime.settings import Settings
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
 from bot.services.commitments import CommitmentService
+from bot.services.export import ExportService
 from bot.services.home import HomeService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.nudges import NudgeService
@@ -91,6 +92,7 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
         leaderboard,
         TeamService(engine, flows, min_members=settings.leaderboard_min_members),
         HomeService(engine, flows, min_members=settings.leaderboard_min_members),
+        ExportService(engine, flows),
         outbox,
         dispatcher,
         messenger,

@@ -23,6 +23,7 @@ LEADERBOARD = "leaderboard"  # "leaderboard:<model>": show that model's board; t
 LEADERBOARD_SHARE = "leaderboard_share"  # post the board in the channel; the value as above
 HOME_START = "home_start"  # "home_start:<model>": a channel picked on the Home tab to take it in
 HOME_RESUME = "home_resume"  # Resume on the Home tab; the value is the assessment id
+FORGET = "forget_me"  # "Delete my data" (after a confirm dialog); the value is "me"
 
 ANSWER_PATTERN = re.compile(rf"^{ANSWER}:\d+$")
 START_PATTERN = re.compile(rf"^{START}:[a-z0-9_-]+$")

@@ -11,6 +11,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
 from bot.services.commitments import CommitmentService
+from bot.services.export import ExportService
 from bot.services.home import HomeService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.nudges import NudgeService
@@ -48,6 +49,7 @@ class Deps:
     leaderboard: LeaderboardService
     team: TeamService
     home: HomeService
+    export: ExportService
     outbox: OutboxService
     posts: PostQueue
     messenger: Messenger

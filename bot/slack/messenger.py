@@ -216,6 +216,24 @@ class Messenger:
             return result.sent()
         return Sent(ts=str(result.get("ts")))
 
+    async def delete_message(self, channel_id: str, ts: str) -> Sent:
+        """Delete one of the bot's own messages."""
+        result = await self._web_api(
+            "chat.delete", lambda: self.client.chat_delete(channel=channel_id, ts=ts)
+        )
+        if isinstance(result, Refused):
+            return result.sent()
+        return Sent(ts=ts)
+
+    async def open_dm(self, user_id: str) -> Sent:
+        """The id of the bot's direct-message channel with ``user_id`` (in ``ts``), opened if need be."""
+        result = await self._web_api(
+            "conversations.open", lambda: self.client.conversations_open(users=user_id)
+        )
+        if isinstance(result, Refused):
+            return result.sent()
+        return Sent(ts=str((result.get("channel") or {}).get("id")))
+
     async def upload_file(
         self,
         channel_id: str,

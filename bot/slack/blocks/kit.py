@@ -66,3 +66,16 @@ def progress_bar(done: int, total: int, width: int = 10) -> str:
 
 def divider() -> dict[str, Any]:
     return {"type": "divider"}
+
+
+def confirm(title: str, text: str, yes: str, no: str = "Cancel", *, danger: bool = False) -> dict[str, Any]:
+    """A confirm dialog for a button: Slack asks before sending the click."""
+    dialog: dict[str, Any] = {
+        "title": {"type": "plain_text", "text": clip(title, 100)},
+        "text": {"type": "plain_text", "text": clip(text, 300)},
+        "confirm": {"type": "plain_text", "text": clip(yes, 30)},
+        "deny": {"type": "plain_text", "text": clip(no, 30)},
+    }
+    if danger:
+        dialog["style"] = "danger"
+    return dialog

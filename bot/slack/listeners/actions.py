@@ -17,6 +17,7 @@ from bot.services.outcomes import Completed, Outcome, Stale
 from bot.slack.blocks.checkins import build_checkin_reply
 from bot.slack.blocks.commitments import build_commitment_reply
 from bot.slack.blocks.notices import build_bad_request_message
+from bot.slack.blocks.privacy import build_forgotten
 from bot.slack.buttons import (
     ANSWER_PATTERN,
     BACK,
@@ -24,6 +25,7 @@ from bot.slack.buttons import (
     COMMIT_PATTERN,
     COMMITMENT_ACTIONS,
     COMMITMENT_PATTERN,
+    FORGET,
     LEADERBOARD_PATTERN,
     LEADERBOARD_SHARE,
     PAUSE,
@@ -230,6 +232,23 @@ async def handle_leaderboard_shared(
     _in_background("leaderboard_share", share_leaderboard, context, body, action)
 
 
+async def forget(deps: Deps, click: ClickRequest) -> None:
+    """ "Delete my data", confirmed: delete it, take down their result posts, say what went."""
+    forgotten = await deps.export.forget(click.who)
+    deleted = 0
+    for channel_id, ts in forgotten.posts:
+        if (await deps.messenger.delete_message(channel_id, ts)).error is None:
+            deleted += 1
+    await deps.messenger.reply(click.target, build_forgotten(forgotten, deleted), replace=click.in_ephemeral)
+
+
+async def handle_forget_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    await ack()
+    _in_background("forget", forget, context, body, action)
+
+
 async def commitment(deps: Deps, click: ClickRequest) -> None:
     """Commit to a result's step, or update a commitment; the clicker is answered privately."""
     if click.action_id.startswith(f"{COMMIT}:"):
@@ -265,3 +284,4 @@ def register(app: AsyncApp) -> None:
     app.action(COMMITMENT_PATTERN)(handle_commitment_clicked)
     app.action(LEADERBOARD_PATTERN)(handle_leaderboard_clicked)
     app.action(LEADERBOARD_SHARE)(handle_leaderboard_shared)
+    app.action(FORGET)(handle_forget_clicked)

@@ -26,12 +26,14 @@ from bot.slack.blocks.leaderboard import (
 )
 from bot.slack.blocks.messages import COMMAND, HelpEntry, build_help_message
 from bot.slack.blocks.notices import build_bad_request_message
+from bot.slack.blocks.privacy import build_export_reply, build_forget_prompt, build_forget_usage
 from bot.slack.blocks.team import build_team_status_message
 from bot.slack.delivery import apologise, deliver
 from bot.slack.deps import Deps, deps_of
 from bot.slack.failures import report_failure
 from bot.slack.messenger import ReplyTarget
 from bot.slack.payloads import BadPayload, CommandRequest, read_command
+from models.tables import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +152,36 @@ async def show_leaderboard(
         await deps.messenger.reply(target, build_leaderboard_shared(who.channel_id, sent.error))
 
 
+async def run_export(deps: Deps, request: CommandRequest) -> None:
+    """`export`: a CSV of this channel's completed results, sent to the person in a DM."""
+    who = request.who
+    count, content = await deps.export.channel_csv(who)
+    error: str | None = None
+    if count:
+        dm = await deps.messenger.open_dm(who.user_id)
+        error = dm.error
+        if dm.error is None and dm.ts:
+            day = utcnow().strftime("%Y-%m-%d")
+            sent = await deps.messenger.upload_file(
+                dm.ts,
+                content=content.encode("utf-8"),
+                filename=f"maturity-results-{who.channel_name or who.channel_id}-{day}.csv",
+                title=f"Maturity results of #{who.channel_name or who.channel_id}, {day}",
+                alt_text=f"A CSV file of {count} completed maturity assessments",
+                initial_comment=f"The completed maturity results of <#{who.channel_id}>, as you asked.",
+            )
+            error = sent.error
+    await deps.messenger.reply(request.target, build_export_reply(count, error))
+
+
+async def run_forget(deps: Deps, request: CommandRequest) -> None:
+    """`forget me`: after a confirm dialog, delete the person's answers, results and commitments."""
+    if [arg.lower() for arg in request.args] != ["me"]:
+        await deps.messenger.reply(request.target, build_forget_usage())
+        return
+    await deps.messenger.reply(request.target, build_forget_prompt())
+
+
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "start",
@@ -175,6 +207,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "leaderboard [model] [improved] [post]",
         "the workspace's teams ranked by level (or by progress); `post` shares it here",
         run_leaderboard,
+    ),
+    Subcommand("export", "export", "a CSV of this channel's completed results, sent to you", run_export),
+    Subcommand(
+        "forget",
+        "forget me",
+        "delete your answers, results and commitments everywhere (asks first)",
+        run_forget,
     ),
     Subcommand(
         "nudges", "nudges on|off", "whether check-ins remind you of an unfinished assessment", run_nudges

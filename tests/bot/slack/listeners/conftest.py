@@ -16,6 +16,7 @@ from bot.runtime.dispatcher import Dispatcher
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
 from bot.services.commitments import CommitmentService
+from bot.services.export import ExportService
 from bot.services.home import HomeService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.nudges import NudgeService
@@ -60,6 +61,7 @@ def build_deps(engine: AsyncEngine, double: SlackDouble, http: aiohttp.ClientSes
         LeaderboardService(engine, FLOWS),
         TeamService(engine, FLOWS),
         HomeService(engine, FLOWS),
+        ExportService(engine, FLOWS),
         outbox,
         dispatcher,
         messenger,

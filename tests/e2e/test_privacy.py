@@ -1,0 +1,53 @@
+"""Export and forget-me through Slack: a CSV in the person's DM; data deleted after a confirm."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from playground.drive import click, command, finish
+from playground.slack_api import Person, SlackClient, SlackDouble, all_text, button, buttons
+
+ANA, BO = Person("U111", name="ana"), Person("U222", name="bo")
+
+
+async def test_export_sends_the_channels_results_as_a_csv_in_a_dm(
+    slack: SlackClient, double: SlackDouble
+) -> None:
+    assert "nothing to export" in all_text(await command(slack, "export"))
+    await finish(slack, "google", who=ANA)
+    await finish(slack, "azure", who=BO)
+    reply = all_text(await command(slack, "export", BO))
+    assert "I sent you a CSV of this channel's 2 completed results" in reply
+    (sent,) = [f for f in double.files.values() if f.completed]
+    assert sent.channel == "D222"  # bo's DM with the bot
+    assert sent.filename is not None
+    assert sent.filename.endswith(".csv")
+    assert sent.content is not None
+    table = list(csv.DictReader(io.StringIO(sent.content.decode())))
+    assert sorted((r["user_id"], r["model"]) for r in table) == [("U111", "google"), ("U222", "azure")]
+
+
+async def test_forget_me_asks_first_then_deletes_exactly_that_persons_data(
+    slack: SlackClient, double: SlackDouble
+) -> None:
+    await finish(slack, "google", who=ANA)
+    await finish(slack, "google", who=BO)
+    assert len(double.messages("C111")) == 2  # both results posted
+    usage = all_text(await command(slack, "forget"))
+    assert "/maturity forget me" in usage
+    prompt = await command(slack, "forget me", ANA)
+    assert "cannot be undone" in all_text(prompt)
+    delete = button(prompt, "Delete my data")
+    assert delete["confirm"]["style"] == "danger"  # Slack asks before it sends the click
+    done = await click(slack, delete, ANA)
+    text = all_text(done)
+    assert "1 assessment with 13 answers" in text or "1 assessment with" in text
+    assert "1 result, and 1 result message in channels" in text
+    remaining = [all_text(m) for m in double.messages("C111")]
+    assert len(remaining) == 1
+    assert "<@U222>" in remaining[0]
+    status = all_text(await command(slack, "status", ANA))
+    assert "<@U111>" not in status
+    again = await click(slack, buttons(prompt)[0], ANA)
+    assert "Nothing to delete" in all_text(again)
