@@ -26,6 +26,8 @@ def test_manifest_declares_the_command_interactivity_and_scopes(name: str) -> No
         "users:read",
         "channels:read",
         "groups:read",
+        "files:write",
+        "im:write",
     }
     socket = manifest["settings"]["socket_mode_enabled"]
     assert socket is (name == "manifest.socket-mode.yaml")
