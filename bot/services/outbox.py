@@ -72,7 +72,19 @@ class Settled:
     available_at: datetime | None = None  # when it is due again, while pending
 
 
-Content = Completed | ScheduleAnnouncement | CheckinPost | NudgePost
+CHART_KIND = "result_chart"  # a result's chart, for the thread of its channel post
+
+
+@dataclass(frozen=True)
+class ResultChart:
+    """A posted result's per-category chart, to go in the thread under its channel message."""
+
+    completed: Completed
+    thread_ts: str
+
+
+MessageContent = Completed | ScheduleAnnouncement | CheckinPost | NudgePost
+Content = MessageContent | ResultChart
 """What a queued message says, as domain data (the Slack edge renders it)."""
 
 
@@ -169,6 +181,9 @@ class OutboxService:
             content = checkin_from_payload(row.payload)
         elif row.kind == NUDGE_KIND:
             content = nudge_from_payload(row.payload)
+        elif row.kind == CHART_KIND:
+            charted = completed_from_payload(row.payload["result"], self.flows, row.ref_id or 0)
+            content = ResultChart(charted, str(row.payload["thread_ts"])) if charted else None
         return QueuedMessage(
             row.id,
             row.kind,
@@ -242,8 +257,20 @@ class OutboxService:
         conn: AsyncConnection, message: QueuedMessage, ts: str | None, error: str | None
     ) -> None:
         """What else learns of a final outcome: a result its post, a schedule that it cannot post."""
-        if message.completed is not None:
-            await results_repo.record_post(conn, message.completed.result_id, ts, error)
+        completed = message.completed
+        if completed is not None:
+            await results_repo.record_post(conn, completed.result_id, ts, error)
+            if ts is not None and len(completed.flow.categories) > 1:
+                await repo.enqueue(
+                    conn,
+                    kind=CHART_KIND,
+                    dedupe_key=f"{CHART_KIND}:{completed.result_id}",
+                    team_id=message.team_id,
+                    channel_id=message.channel_id,
+                    user_id=message.user_id,
+                    ref_id=completed.result_id,
+                    payload={"result": result_payload(completed), "thread_ts": ts},
+                )
         if isinstance(message.content, CheckinPost) and error in PAUSING_ERRORS:
             schedule_id = message.content.schedule.schedule_id
             await schedules_repo.set_status(conn, schedule_id, ScheduleStatus.PAUSED, error)

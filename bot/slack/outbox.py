@@ -7,16 +7,18 @@ and leases are the outbox service's business, so posts here are tried once, neve
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any, assert_never
 
 from bot.services.checkins import CheckinPost, ScheduleAnnouncement
 from bot.services.nudges import NudgePost
-from bot.services.outbox import FLOW_REMOVED, Content, QueuedMessage
+from bot.services.outbox import FLOW_REMOVED, MessageContent, QueuedMessage, ResultChart
 from bot.services.outcomes import Completed
 from bot.services.ports import Delivered, DeliveryOutcome, RetryLater, Skipped, Undeliverable
 from bot.slack.away import DEFAULT_AWAY, away_markers, is_away
 from bot.slack.blocks.checkins import build_announcement_message, build_checkin_message, build_nudge_message
 from bot.slack.blocks.result import build_post_failed_message, build_result_message
+from bot.slack.charts import Axis, radar_alt_text, radar_png, render
 from bot.slack.messenger import CONNECTION_ERROR, TIMEOUT, UNREADABLE, Messenger, Sent
 from flows.schema import Flow
 
@@ -56,7 +58,7 @@ class SlackOutbox:
         self.flows = flows
         self.away = away if away is not None else away_markers(DEFAULT_AWAY)
 
-    def render(self, content: Content) -> dict[str, Any]:
+    def render(self, content: MessageContent) -> dict[str, Any]:
         match content:
             case Completed():
                 return build_result_message(content)
@@ -74,8 +76,27 @@ class SlackOutbox:
             return Undeliverable(FLOW_REMOVED)
         if isinstance(message.content, NudgePost):
             return await self._nudge(message.content)
+        if isinstance(message.content, ResultChart):
+            return await self._chart(message.channel_id, message.content)
         sent = await self.messenger.post_message(
             message.channel_id, self.render(message.content), retry=False
+        )
+        return classify(sent)
+
+    async def _chart(self, channel_id: str, chart: ResultChart) -> DeliveryOutcome:
+        """The result's radar chart, uploaded into the thread under its channel message."""
+        flow, score = chart.completed.flow, chart.completed.score
+        names = {c.id: c.name for c in flow.categories}
+        axes = [Axis(names.get(c.category_id, c.category_id), c.level, c.score) for c in score.categories]
+        title = f"{flow.title}: levels per category"
+        png = await render(partial(radar_png, title, axes, flow.max_level))
+        sent = await self.messenger.upload_file(
+            channel_id,
+            content=png,
+            filename=f"maturity-{flow.id}-{chart.completed.result_id}.png",
+            title=title,
+            alt_text=radar_alt_text(f"{flow.title}, this result", axes, flow.max_level),
+            thread_ts=chart.thread_ts,
         )
         return classify(sent)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 
+from sqlalchemy import select
+
+from models.tables import OutboxMessage
 from playground.drive import click, command, finish
-from playground.slack_api import Person, SlackClient, SlackDouble, all_text, button, buttons
+from playground.slack_api import Person, Scripted, SlackClient, SlackDouble, all_text, button, buttons
+from tests.e2e.conftest import RunningBot
 
 ANA, BO = Person("U111", name="ana"), Person("U222", name="bo")
 
@@ -51,3 +56,48 @@ async def test_forget_me_asks_first_then_deletes_exactly_that_persons_data(
     assert "<@U111>" not in status
     again = await click(slack, buttons(prompt)[0], ANA)
     assert "Nothing to delete" in all_text(again)
+
+
+async def test_a_multi_category_result_gets_its_radar_chart_in_the_thread(
+    slack: SlackClient, double: SlackDouble
+) -> None:
+    await finish(slack, "azure", who=ANA)
+    (result,) = double.messages("C111")
+    await double.wait_until(lambda: any(f.completed for f in double.files.values()), timeout=10)
+    (chart,) = [f for f in double.files.values() if f.completed]
+    assert (chart.channel, chart.thread_ts) == ("C111", result["ts"])
+    assert chart.content is not None
+    assert chart.content.startswith(b"\x89PNG")
+    assert chart.alt_txt is not None
+    assert "People level" in chart.alt_txt  # the numbers, in words
+
+
+async def test_without_files_write_the_result_still_arrives_in_full(
+    bot: RunningBot, slack: SlackClient, double: SlackDouble
+) -> None:
+    """The chart cannot be uploaded (missing_scope): the text result is posted all the same, and the
+    chart is recorded as failed for that reason, not retried forever."""
+    double.script("files.getUploadURLExternal", Scripted(error="missing_scope", times=5))
+    await finish(slack, "gigaom", who=ANA)
+    (result,) = double.messages("C111")
+    assert "<@U111>" in all_text(result)
+    assert bot.runtime is not None
+    engine = bot.runtime.engine
+
+    async def chart_state() -> tuple[str, str | None] | None:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(OutboxMessage.status, OutboxMessage.error).where(
+                        OutboxMessage.kind == "result_chart"
+                    )
+                )
+            ).first()
+        return (row[0], row[1]) if row else None
+
+    for _ in range(50):
+        if await chart_state() == ("failed", "missing_scope"):
+            break
+        await asyncio.sleep(0.1)
+    assert await chart_state() == ("failed", "missing_scope")
+    assert not any(f.completed for f in double.files.values())
