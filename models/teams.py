@@ -313,3 +313,15 @@ async def latest_answers(db: Db, channel_id: int, flow_id: str) -> dict[int, dic
     for assessment, question, option in chosen.all():
         found[owner[int(assessment)]][str(question)] = str(option)
     return found
+
+
+async def channel_names(db: Db, channel_ids: Sequence[int]) -> dict[int, str]:
+    """The names channels were last seen with (their Slack id when never seen with one)."""
+    if not channel_ids:
+        return {}
+    rows = await db.execute(
+        select(channels.c.id, channels.c.name, channels.c.slack_channel_id).where(
+            channels.c.id.in_(channel_ids)
+        )
+    )
+    return {int(row_id): f"#{name}" if name else str(slack_id) for row_id, name, slack_id in rows.all()}

@@ -124,6 +124,32 @@ class LeaderboardService:
             here = await self._here(conn, who, workspace_id, flow_id, since, standings, improved)
         return Leaderboard(flow_id, improved, standings, teams, here, others, self.min_members, WINDOW.days)
 
+    async def improved_trends(
+        self, who: Who, flow_id: str, *, now: datetime | None = None, teams: int = 5
+    ) -> list[tuple[str, list[tuple[datetime, float]]]]:
+        """The most improved teams' finer scores over time (the window, and the point before it)."""
+        since = (now or utcnow()) - WINDOW
+        async with self.db.connect() as conn:
+            workspace_id = await teams_repo.workspace_row_id(conn, who.team_id)
+            if workspace_id is None:
+                return []
+            top = await teams_repo.most_improved(conn, workspace_id, flow_id, self.min_members, since, teams)
+            names = await teams_repo.channel_names(conn, [t.channel_id for t in top])
+            series = []
+            for team in top:
+                points = [
+                    (at, score)
+                    for at, _level, score, _members in await teams_repo.trend(conn, team.channel_id, flow_id)
+                ]
+                before = [p for p in points if p[0] <= since][-1:]
+                series.append(
+                    (
+                        names.get(team.channel_id, team.slack_channel_id),
+                        before + [p for p in points if p[0] > since],
+                    )
+                )
+        return series
+
     async def _here(
         self,
         conn: repo.Db,

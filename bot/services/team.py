@@ -223,3 +223,8 @@ class TeamService:
                 (c.id, c.step, c.created_at) for c in await commitments_repo.open_in_channel(conn, channel)
             ]
         return TeamStatus(who.channel_id, models, open_now, self.min_members)
+
+
+def trend_series(status: TeamStatus) -> list[tuple[str, list[tuple[datetime, float]]]]:
+    """Per model: the team's finer score after each result (for the trend chart)."""
+    return [(m.flow_id, [(at, score) for at, _level, score in m.history]) for m in status.models]

@@ -24,6 +24,7 @@ LEADERBOARD_SHARE = "leaderboard_share"  # post the board in the channel; the va
 HOME_START = "home_start"  # "home_start:<model>": a channel picked on the Home tab to take it in
 HOME_RESUME = "home_resume"  # Resume on the Home tab; the value is the assessment id
 FORGET = "forget_me"  # "Delete my data" (after a confirm dialog); the value is "me"
+TREND_CHART = "trend_chart"  # a trend chart sent by DM; the value "team", or "improved|<model>"
 
 ANSWER_PATTERN = re.compile(rf"^{ANSWER}:\d+$")
 START_PATTERN = re.compile(rf"^{START}:[a-z0-9_-]+$")

@@ -69,3 +69,20 @@ async def test_the_team_view_shows_levels_over_time_and_where_members_disagree(s
     assert "2 people say" in text
     assert "1 person says" in text
     assert "U333" not in text  # counts, never who said what
+
+
+async def test_trend_charts_go_to_the_persons_dms(slack: SlackClient, double: SlackDouble) -> None:
+    """The "Trend chart" button on the team view and on the most improved board: a PNG in a DM."""
+    for person in (ANA, BO, CHEN):
+        await finish(slack, "google", who=person)
+    view = await command(slack, "status team")
+    reply = await click(slack, button(view, "Trend chart"))
+    assert "I sent you the team trend chart" in all_text(reply)
+    board = await command(slack, "leaderboard improved")
+    reply = await click(slack, button(board, "Trend chart"))
+    assert "I sent you the most improved chart" in all_text(reply)
+    charts = [f for f in double.files.values() if f.completed and f.channel == "D111"]
+    assert len(charts) == 2
+    assert all(f.content and f.content.startswith(b"\x89PNG") for f in charts)
+    assert all(f.alt_txt and "line chart of levels over time" in f.alt_txt for f in charts)
+    assert all(f.alt_txt and " to " in f.alt_txt for f in charts)  # where it started and ended, in numbers

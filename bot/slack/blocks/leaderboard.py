@@ -8,7 +8,7 @@ from typing import Any
 from bot.services.leaderboard import Leaderboard, NoTeamsYet, Standing, TooFewResults
 from bot.slack.blocks.kit import actions, button, context, escape, header, message, section
 from bot.slack.blocks.messages import COMMAND
-from bot.slack.buttons import LEADERBOARD, LEADERBOARD_SHARE, leaderboard_value
+from bot.slack.buttons import LEADERBOARD, LEADERBOARD_SHARE, TREND_CHART, leaderboard_value
 from flows.schema import Flow
 
 SYNTAX = (
@@ -76,6 +76,8 @@ def _buttons(board: Leaderboard | NoTeamsYet, flows: dict[str, Flow], shared: bo
         elements.append(
             button(flip, f"{LEADERBOARD}:{board.flow_id}", leaderboard_value(board.flow_id, not improved))
         )
+        if board.improved and board.standings:
+            elements.append(button("Trend chart", TREND_CHART, f"improved|{board.flow_id}"))
         if not shared:
             elements.append(
                 button("Share in channel", LEADERBOARD_SHARE, leaderboard_value(board.flow_id, improved))

@@ -70,3 +70,18 @@ def build_forgotten(forgotten: Forgotten, posts_deleted: int) -> dict[str, Any]:
         lines.append(f"• {n(missed, 'result message')} I could not delete (the channel may be archived)")
     text = "Deleted:\n" + "\n".join(lines) + "\nTeam levels have been recomputed without you."
     return message("Your maturity data has been deleted.", [section(text)])
+
+
+def build_chart_sent(error: str | None, what: str) -> dict[str, Any]:
+    if error is None:
+        text = f"I sent you the {what} in our direct messages."
+    elif error in MISSING_SCOPE:
+        text = (
+            "I can't send you charts yet: this app needs the `files:write` and `im:write` scopes. "
+            "Ask whoever installed it to update the app from the current manifest and reinstall it."
+        )
+    elif error == "no_data":
+        text = f"There is not enough history yet for a {what}."
+    else:
+        text = f"I couldn't send you the {what} (Slack said `{escape(error)}`). Try again in a moment."
+    return message(text, [section(text)])

@@ -6,8 +6,19 @@ from datetime import datetime
 from typing import Any
 
 from bot.services.team import Spread, TeamModelStatus, TeamStatus
-from bot.slack.blocks.kit import SECTION_TEXT, clip, context, escape, header, message, section
+from bot.slack.blocks.kit import (
+    SECTION_TEXT,
+    actions,
+    button,
+    clip,
+    context,
+    escape,
+    header,
+    message,
+    section,
+)
 from bot.slack.blocks.messages import COMMAND
+from bot.slack.buttons import TREND_CHART
 from flows.schema import Flow
 
 HISTORY_SHOWN = 6  # points of the team's history written out
@@ -83,5 +94,7 @@ def build_team_status_message(status: TeamStatus, flows: dict[str, Flow]) -> dic
     if status.commitments:
         lines = [f"• {escape(step)} (since {_day(since)})" for _id, step, since in status.commitments[:15]]
         blocks.append(section(clip("*Open commitments*\n" + "\n".join(lines), SECTION_TEXT)))
+    if any(len(m.history) > 1 for m in status.models):
+        blocks.append(actions("team", [button("Trend chart", TREND_CHART, "team")]))
     summary = ", ".join(f"{m.flow_id} level {m.level}" for m in status.models) or "no results yet"
     return message(f"Team view: {summary}", blocks)

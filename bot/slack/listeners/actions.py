@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services.outcomes import Completed, Outcome, Stale
+from bot.services.team import trend_series
 from bot.slack.blocks.checkins import build_checkin_reply
 from bot.slack.blocks.commitments import build_commitment_reply
 from bot.slack.blocks.notices import build_bad_request_message
-from bot.slack.blocks.privacy import build_forgotten
+from bot.slack.blocks.privacy import build_chart_sent, build_forgotten
 from bot.slack.buttons import (
     ANSWER_PATTERN,
     BACK,
@@ -34,6 +36,7 @@ from bot.slack.buttons import (
     RESUME,
     SNOOZE,
     START_PATTERN,
+    TREND_CHART,
     BadValue,
     decode_answer,
     decode_commit,
@@ -43,6 +46,7 @@ from bot.slack.buttons import (
     decode_resume,
     decode_step,
 )
+from bot.slack.charts import Series, render, trend_alt_text, trend_png
 from bot.slack.delivery import apologise, deliver
 from bot.slack.deps import Deps, deps_of
 from bot.slack.failures import report_failure
@@ -249,6 +253,49 @@ async def handle_forget_clicked(
     _in_background("forget", forget, context, body, action)
 
 
+async def trend_chart(deps: Deps, click: ClickRequest) -> None:
+    """ "Trend chart" on a team view or the most improved: drawn, and sent to the clicker's DM."""
+    who = click.who
+    if click.value == "team":
+        series = trend_series(await deps.team.status(who))
+        flows = deps.team.flows
+        title, max_level = "Team levels over time", max((f.max_level for f in flows.values()), default=4)
+        what = "team trend chart"
+    elif (
+        click.value.startswith("improved|")
+        and click.value.removeprefix("improved|") in deps.leaderboard.flows
+    ):
+        flow = deps.leaderboard.flows[click.value.removeprefix("improved|")]
+        series = await deps.leaderboard.improved_trends(who, flow.id)
+        title, max_level, what = f"Most improved teams: {flow.title}", flow.max_level, "most improved chart"
+    else:
+        raise BadValue(click.value[:40])
+    lines = [Series(name, points) for name, points in series if points]
+    error: str | None = "no_data" if not any(len(s.points) > 1 for s in lines) else None
+    if error is None:
+        png = await render(partial(trend_png, title, lines, max_level))
+        dm = await deps.messenger.open_dm(who.user_id)
+        error = dm.error
+        if error is None and dm.ts:
+            sent = await deps.messenger.upload_file(
+                dm.ts,
+                content=png,
+                filename="maturity-trend.png",
+                title=title,
+                alt_text=trend_alt_text(title, lines),
+                initial_comment=f"{title}, as of today (<#{who.channel_id}>).",
+            )
+            error = sent.error
+    await deps.messenger.reply(click.target, build_chart_sent(error, what))
+
+
+async def handle_trend_chart_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    await ack()
+    _in_background("trend_chart", trend_chart, context, body, action)
+
+
 async def commitment(deps: Deps, click: ClickRequest) -> None:
     """Commit to a result's step, or update a commitment; the clicker is answered privately."""
     if click.action_id.startswith(f"{COMMIT}:"):
@@ -285,3 +332,4 @@ def register(app: AsyncApp) -> None:
     app.action(LEADERBOARD_PATTERN)(handle_leaderboard_clicked)
     app.action(LEADERBOARD_SHARE)(handle_leaderboard_shared)
     app.action(FORGET)(handle_forget_clicked)
+    app.action(TREND_CHART)(handle_trend_chart_clicked)
