@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bot.services.assessments import AssessmentService
+from bot.services.outcomes import Completed, QuestionShown, Who
+from flows.loader import load_flows
+from models.db import create_engine
+from models.migrate import upgrade_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,3 +97,41 @@ def test_a_bad_setting_is_named(value: str, tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "PORT" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_export_writes_the_results_as_json_or_csv_to_stdout(tmp_path: Path) -> None:
+    """`python -m bot export`: every completed result of the workspace; --channel and --since narrow it."""
+    url = f"sqlite:///{tmp_path}/x.db"
+
+    async def seed() -> None:
+        engine = create_engine(url)
+        await upgrade_engine(engine)
+        service = AssessmentService(engine, load_flows())
+        for channel, name in (("C1", "=cmd|' /C calc'!A0"), ("C2", "bo")):
+            who = Who("T1", channel, f"U{channel}", channel.lower(), name)
+            outcome: object = await service.start(who, "google")
+            while isinstance(outcome, QuestionShown):
+                q = outcome.question
+                outcome = await service.answer(
+                    who, outcome.assessment_id, outcome.revision, q.id, q.options[0].id
+                )
+            assert isinstance(outcome, Completed)
+        await engine.dispose()
+
+    asyncio.run(seed())
+    env = {"DATABASE_URL": url}
+    everything = run("export", "--format", "json", env=env, cwd=tmp_path)
+    assert everything.returncode == 0, everything.stderr
+    assert sorted(row["channel_id"] for row in json.loads(everything.stdout)) == ["C1", "C2"]
+    one = run("export", "--channel", "C1", env=env, cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    lines = one.stdout.splitlines()
+    assert lines[0].startswith("assessment_id,user_id,person,channel_id,model")
+    assert len(lines) == 2
+    assert ",'=cmd|' /C calc'!A0," in lines[1]  # neutralised: a spreadsheet shows it, never runs it
+    later = run("export", "--since", "2999-01-01", env=env, cwd=tmp_path)
+    assert later.stdout.splitlines()[1:] == []
+    assert "0 result(s) exported." in later.stderr
+    wrong = run("export", "--team", "T9", env=env, cwd=tmp_path)
+    assert wrong.returncode == 2
+    assert "no workspace T9" in wrong.stderr
