@@ -299,6 +299,8 @@ class TeamLevel(Base):
     __table_args__ = (
         UniqueConstraint("channel_id", "flow_id"),
         Index("ix_team_levels_rank", "workspace_id", "flow_id", "level", "score"),
+        Index("ix_team_levels_progress", "workspace_id", "flow_id", "progress"),
+        Index("ix_team_levels_baseline", "workspace_id", "flow_id", "baseline_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -310,6 +312,12 @@ class TeamLevel(Base):
     score: Mapped[float] = mapped_column(Float)
     last_activity: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the newest result
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Progress over the leaderboard's window: the finer score at its start (``baseline_at``, a
+    # midnight UTC; the team's first score if it is younger), and the score now minus that. Kept
+    # current as results come in, and moved on once a day by the first leaderboard read.
+    baseline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    baseline_score: Mapped[float | None] = mapped_column(Float)
+    progress: Mapped[float | None] = mapped_column(Float)
 
 
 class TeamLevelHistory(Base):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, or_, select
+from sqlalchemy import Table, and_, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from models.repository import Db, answers, assessments, channels, insert_for, results, workspaces
@@ -52,14 +52,17 @@ _TEAM_COLUMNS = (
     team_levels.c.level,
     team_levels.c.score,
     team_levels.c.last_activity,
+    team_levels.c.progress,
 )
 
 
-def _team(row: Sequence[Any], change: float | None = None) -> TeamRow:
-    channel_id, slack_channel_id, flow_id, members, level, score, last_activity = row[: len(_TEAM_COLUMNS)]
+def _team(row: Sequence[Any]) -> TeamRow:
+    channel_id, slack_channel_id, flow_id, members, level, score, last_activity, progress = row[
+        : len(_TEAM_COLUMNS)
+    ]
     return TeamRow(
         int(channel_id), str(slack_channel_id), str(flow_id), int(members), int(level), float(score),
-        as_utc(last_activity), change,
+        as_utc(last_activity), None if progress is None else round(float(progress), 2),
     )  # fmt: skip
 
 
@@ -103,10 +106,16 @@ async def refresh(db: Db, channel_id: int, flow_id: str, *, record: bool = True)
         "updated_at": utcnow(),
     }
     workspace_id = await db.scalar(select(channels.c.workspace_id).where(channels.c.id == channel_id))
+    upsert = insert_for(db, team_levels).values(
+        workspace_id=workspace_id, channel_id=channel_id, flow_id=flow_id, **values
+    )
+    # A new score moves the progress against the window's baseline (a new team gets one at the
+    # next leaderboard read: see ensure_baselines).
+    moved = {**values, "progress": upsert.excluded.score - team_levels.c.baseline_score}
     await db.execute(
-        insert_for(db, team_levels)
-        .values(workspace_id=workspace_id, channel_id=channel_id, flow_id=flow_id, **values)
-        .on_conflict_do_update(index_elements=[team_levels.c.channel_id, team_levels.c.flow_id], set_=values)
+        upsert.on_conflict_do_update(
+            index_elements=[team_levels.c.channel_id, team_levels.c.flow_id], set_=moved
+        )
     )
     if record:
         await db.execute(
@@ -137,7 +146,13 @@ async def rebuild(db: Db, channel_id: int, flow_id: str) -> TeamRow | None:
         )  # fmt: skip
     if rows:
         await db.execute(history.insert(), rows)
-    return await refresh(db, channel_id, flow_id, record=False)
+    current = await refresh(db, channel_id, flow_id, record=False)
+    await db.execute(  # the history changed: the baseline is computed again at the next read
+        update(team_levels)
+        .where(team_levels.c.channel_id == channel_id, team_levels.c.flow_id == flow_id)
+        .values(baseline_at=None, baseline_score=None, progress=None)
+    )
+    return current
 
 
 async def flows_in_channel(db: Db, channel_id: int) -> list[str]:
@@ -232,45 +247,50 @@ def _baseline(since: datetime) -> ColumnElement[Any]:
     return func.coalesce(before.scalar_subquery(), first.scalar_subquery())
 
 
-async def changes(db: Db, channel_ids: Sequence[int], flow_id: str, since: datetime) -> dict[int, float]:
-    """How much each team's finer score moved since ``since`` (teams with history only)."""
-    if not channel_ids:
-        return {}
+async def ensure_baselines(db: Db, workspace_id: int, flow_id: str, since: datetime) -> int:
+    """Move the teams' window baselines to ``since`` where they are older (or missing); how many moved.
+
+    Cheap when they are current (one index probe); otherwise one UPDATE over the workspace's teams
+    on the model, which happens once a day (``since`` is a midnight) and when teams are new.
+    """
+    stale = or_(team_levels.c.baseline_at.is_(None), team_levels.c.baseline_at < since)
+    where = and_(team_levels.c.workspace_id == workspace_id, team_levels.c.flow_id == flow_id, stale)
+    if await db.scalar(select(team_levels.c.id).where(where).limit(1)) is None:
+        return 0
     baseline = _baseline(since)
-    rows = await db.execute(
-        select(team_levels.c.channel_id, team_levels.c.score - baseline).where(
-            team_levels.c.channel_id.in_(channel_ids), team_levels.c.flow_id == flow_id, baseline.is_not(None)
-        )
+    result = await db.execute(
+        update(team_levels)
+        .where(where)
+        .values(baseline_at=since, baseline_score=baseline, progress=team_levels.c.score - baseline)
     )
-    return {int(channel): round(float(moved), 2) for channel, moved in rows.all()}
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # a CursorResult at run time
 
 
 async def most_improved(
-    db: Db, workspace_id: int, flow_id: str, min_members: int, since: datetime, limit: int
+    db: Db, workspace_id: int, flow_id: str, min_members: int, limit: int
 ) -> list[TeamRow]:
-    """The teams whose finer score rose most since ``since`` (level, then score, break ties)."""
-    moved = (team_levels.c.score - _baseline(since)).label("moved")
+    """The teams whose finer score rose most over the window (level, then score, break ties)."""
     rows = await db.execute(
-        select(*_TEAM_COLUMNS, moved)
+        select(*_TEAM_COLUMNS)
         .join(channels, channels.c.id == team_levels.c.channel_id)
-        .where(_qualifying(workspace_id, flow_id, min_members))
+        .where(_qualifying(workspace_id, flow_id, min_members), team_levels.c.progress.is_not(None))
         .order_by(
-            moved.desc().nulls_last(),
+            team_levels.c.progress.desc(),
             team_levels.c.level.desc(),
             team_levels.c.score.desc(),
             team_levels.c.channel_id,
         )
         .limit(limit)
     )
-    return [_team(row, None if row[-1] is None else round(float(row[-1]), 2)) for row in rows.all()]
+    return [_team(row) for row in rows.all()]
 
 
 async def improved_rank_of(
-    db: Db, workspace_id: int, flow_id: str, min_members: int, since: datetime, change: float | None
+    db: Db, workspace_id: int, flow_id: str, min_members: int, change: float | None
 ) -> int:
     """The rank by progress of a team that moved ``change``: one more than the teams that moved more."""
-    moved = team_levels.c.score - _baseline(since)
-    ahead = moved.is_not(None) if change is None else moved > change + 0.005  # changes are rounded
+    progress = team_levels.c.progress
+    ahead = progress.is_not(None) if change is None else progress > change + 0.005  # changes are rounded
     above = await db.scalar(
         select(func.count())
         .select_from(team_levels)

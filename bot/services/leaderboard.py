@@ -8,8 +8,9 @@ asked in is named as "not enough results yet", without numbers. No answer of any
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,7 +20,9 @@ from models import repository as repo
 from models import teams as teams_repo
 from models.tables import utcnow
 
-WINDOW = timedelta(days=90)  # "change" and "most improved" look this far back
+logger = logging.getLogger(__name__)
+
+WINDOW = timedelta(days=90)  # "change" and "most improved" look this far back, from a midnight UTC
 TOP = 10  # teams listed
 
 
@@ -65,6 +68,12 @@ class NoTeamsYet:
     other_flows: list[str] = field(default_factory=list)
 
 
+def window_start(now: datetime) -> datetime:
+    """The start of the progress window: midnight UTC, 90 days before today (so it moves once a day)."""
+    day = (now.astimezone(UTC) - WINDOW).date()
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 def _ranked(rows: list[teams_repo.TeamRow], key: str, first_rank: int = 1) -> list[Standing]:
     """Standings in the order given, with shared ranks for ties on ``key`` (level+score, or change)."""
     standings: list[Standing] = []
@@ -98,8 +107,7 @@ class LeaderboardService:
         self, who: Who, flow_id: str | None = None, *, improved: bool = False, now: datetime | None = None
     ) -> Leaderboard | NoTeamsYet:
         """The leaderboard of ``flow_id`` (default: the model most used in the workspace)."""
-        now = now or utcnow()
-        since = now - WINDOW
+        since = window_start(now or utcnow())
         async with self.db.connect() as conn:
             workspace_id = await teams_repo.workspace_row_id(conn, who.team_id)
             usage = await teams_repo.usage(conn, workspace_id) if workspace_id is not None else {}
@@ -110,30 +118,30 @@ class LeaderboardService:
             others = [f for f in order if f != flow_id]
             if workspace_id is None or flow_id is None or flow_id not in usage:
                 return NoTeamsYet(flow_id, others)
+        await self._baselines(workspace_id, flow_id, since)
+        async with self.db.connect() as conn:
             if improved:
-                rows = await teams_repo.most_improved(
-                    conn, workspace_id, flow_id, self.min_members, since, self.top
-                )
+                rows = await teams_repo.most_improved(conn, workspace_id, flow_id, self.min_members, self.top)
                 standings = _ranked(rows, "change")
             else:
                 rows = await teams_repo.top(conn, workspace_id, flow_id, self.min_members, self.top)
-                moved = await teams_repo.changes(conn, [r.channel_id for r in rows], flow_id, since)
-                rows = [teams_repo.TeamRow(**{**r.__dict__, "change": moved.get(r.channel_id)}) for r in rows]
                 standings = _ranked(rows, "level")
             teams = await teams_repo.count(conn, workspace_id, flow_id, self.min_members)
-            here = await self._here(conn, who, workspace_id, flow_id, since, standings, improved)
+            here = await self._here(conn, who, workspace_id, flow_id, standings, improved)
         return Leaderboard(flow_id, improved, standings, teams, here, others, self.min_members, WINDOW.days)
 
     async def improved_trends(
         self, who: Who, flow_id: str, *, now: datetime | None = None, teams: int = 5
     ) -> list[tuple[str, list[tuple[datetime, float]]]]:
         """The most improved teams' finer scores over time (the window, and the point before it)."""
-        since = (now or utcnow()) - WINDOW
+        since = window_start(now or utcnow())
         async with self.db.connect() as conn:
             workspace_id = await teams_repo.workspace_row_id(conn, who.team_id)
-            if workspace_id is None:
-                return []
-            top = await teams_repo.most_improved(conn, workspace_id, flow_id, self.min_members, since, teams)
+        if workspace_id is None:
+            return []
+        await self._baselines(workspace_id, flow_id, since)
+        async with self.db.connect() as conn:
+            top = await teams_repo.most_improved(conn, workspace_id, flow_id, self.min_members, teams)
             names = await teams_repo.channel_names(conn, [t.channel_id for t in top])
             series = []
             for team in top:
@@ -150,13 +158,21 @@ class LeaderboardService:
                 )
         return series
 
+    async def _baselines(self, workspace_id: int, flow_id: str, since: datetime) -> None:
+        """Move the teams' progress baselines to this window's start (a write, once a day)."""
+        async with self.db.begin() as conn:
+            moved = await teams_repo.ensure_baselines(conn, workspace_id, flow_id, since)
+        if moved:
+            logger.info(
+                "baselines_moved", extra={"flow": flow_id, "teams": moved, "since": since.isoformat()}
+            )
+
     async def _here(
         self,
         conn: repo.Db,
         who: Who,
         workspace_id: int,
         flow_id: str,
-        since: datetime,
         standings: list[Standing],
         improved: bool,
     ) -> Standing | TooFewResults | None:
@@ -170,11 +186,9 @@ class LeaderboardService:
         row = found[0]
         if row.members < self.min_members:
             return TooFewResults(who.channel_id, row.members, self.min_members)
-        change = (await teams_repo.changes(conn, [row.channel_id], flow_id, since)).get(row.channel_id)
+        change = row.change
         if improved:
-            rank = await teams_repo.improved_rank_of(
-                conn, workspace_id, flow_id, self.min_members, since, change
-            )
+            rank = await teams_repo.improved_rank_of(conn, workspace_id, flow_id, self.min_members, change)
         else:
             rank = await teams_repo.rank_of(
                 conn, workspace_id, flow_id, self.min_members, row.level, row.score

@@ -32,6 +32,9 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("last_activity", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("baseline_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("baseline_score", sa.Float(), nullable=True),
+        sa.Column("progress", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["channel_id"],
             ["channels.id"],
@@ -48,6 +51,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("channel_id", "flow_id", name=op.f("uq_team_levels_channel_id")),
     )
     op.create_index("ix_team_levels_rank", "team_levels", ["workspace_id", "flow_id", "level", "score"])
+    op.create_index("ix_team_levels_progress", "team_levels", ["workspace_id", "flow_id", "progress"])
+    op.create_index("ix_team_levels_baseline", "team_levels", ["workspace_id", "flow_id", "baseline_at"])
     op.create_table(
         "team_level_history",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -133,5 +138,7 @@ def downgrade() -> None:
         batch.drop_column("home_seen_at")
     op.drop_index("ix_team_level_history_at", table_name="team_level_history")
     op.drop_table("team_level_history")
+    op.drop_index("ix_team_levels_baseline", table_name="team_levels")
+    op.drop_index("ix_team_levels_progress", table_name="team_levels")
     op.drop_index("ix_team_levels_rank", table_name="team_levels")
     op.drop_table("team_levels")

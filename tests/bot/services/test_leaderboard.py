@@ -168,3 +168,17 @@ async def test_rebuilding_a_team_replays_its_results(engine: AsyncEngine) -> Non
     ]
     assert after[1] == before[1]
     assert rows == 3
+
+
+async def test_progress_follows_new_results_and_the_window_moves_on(engine: AsyncEngine) -> None:
+    """The change is kept as results come in; once the window has moved past them it is zero again."""
+    service = LeaderboardService(engine, FLOWS)
+    await team(engine, "CA", [(1, 1.0)] * 3, at=NOW - timedelta(days=100))
+    asked = Who("T1", "CA", "UCA0")
+    assert [s.change for s in board(await service.show(asked, "google", now=NOW)).standings] == [0.0]
+    await team(engine, "CA", [(2, 2.0)] * 3, at=NOW - timedelta(days=1))  # the same people, better
+    assert [s.change for s in board(await service.show(asked, "google", now=NOW)).standings] == [1.0]
+    improved = board(await service.show(asked, "google", improved=True, now=NOW))
+    assert [(s.rank, s.change) for s in improved.standings] == [(1, 1.0)]
+    later = NOW + timedelta(days=95)
+    assert [s.change for s in board(await service.show(asked, "google", now=later)).standings] == [0.0]
