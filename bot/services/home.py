@@ -4,7 +4,7 @@ the person looks at it (only they get it refreshed when one of their teams chang
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -113,9 +113,7 @@ class HomeService:
                 )
             elif latest[result.flow_id].change is None:
                 kept = latest[result.flow_id]
-                latest[result.flow_id] = MyResult(
-                    **{**kept.__dict__, "change": round(kept.score - result.score, 2)}
-                )
+                latest[result.flow_id] = replace(kept, change=round(kept.score - result.score, 2))
         teams = sorted(
             (
                 MyTeam(

@@ -45,10 +45,10 @@ def spread_line(spread: Spread, flow: Flow) -> str:
     question = flow.question(spread.question_id)
     if question is None:
         return ""
+    labels = {option.id: option.label for option in question.options}
     said = ", ".join(
-        f"{_people(count)} “{escape(option.label if option else option_id)}”"
+        f"{_people(count)} “{escape(labels.get(option_id, option_id))}”"
         for option_id, count in spread.answers
-        for option in [question.option(option_id)]
     )
     return f"• _{escape(question.text)}_ {said}"
 
