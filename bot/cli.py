@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [serve | migrate | checkins [--now T] | export | flows check [PATH...]]`."""
+"""Command line: `python -m bot [serve | migrate | checkins | export | playground | flows check]`."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def _parser() -> argparse.ArgumentParser:
             "Settings come from the environment (or a .env file): SLACK_BOT_TOKEN, "
             "SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), DATABASE_URL, HOST, PORT, FLOWS_DIR, "
             "SLACK_API_URL, LOG_LEVEL, MIGRATE_ON_START, RESULT_POST_WAIT, CHECKINS_IN_PROCESS, "
-            "AWAY_STATUSES."
+            "AWAY_STATUSES, LEADERBOARD_MIN_MEMBERS, SLACK_APP_ID; the playground: PLAYGROUND_PORT, "
+            "PLAYGROUND_DATABASE_URL."
         ),
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -61,6 +62,17 @@ def _parser() -> argparse.ArgumentParser:
         "--since", type=_moment, metavar="DATE", help="only results completed at or after this ISO-8601 date"
     )
     export.add_argument("--team", metavar="TEAM_ID", help="the workspace, when the database holds several")
+    playground = commands.add_parser(
+        "playground",
+        help="the bot in your browser, without a Slack workspace (127.0.0.1 only)",
+        description="Start the real bot on an SQLite file, a local stand-in for Slack, and a web page "
+        "at http://127.0.0.1:$PLAYGROUND_PORT (8080) that looks and behaves like a small Slack.",
+    )
+    playground.add_argument("--port", type=int, help="the page's port (default $PLAYGROUND_PORT or 8080)")
+    playground.add_argument(
+        "--database-url",
+        help="the bot's database (default $PLAYGROUND_DATABASE_URL or sqlite:///playground.db)",
+    )
     flows = commands.add_parser("flows", help="work with flow files")
     flow_commands = flows.add_subparsers(dest="flows_command", metavar="ACTION", required=True)
     check = flow_commands.add_parser(
@@ -174,6 +186,10 @@ def _run_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "playground":
+        from playground.app import main as playground
+
+        return playground(args.port, args.database_url)
     settings = _settings()
     if args.command == "flows":
         return _check_flows(args.paths, settings)
@@ -198,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     flows = _load_flows_or_explain(settings)
     if flows is None:
+        return 2
+    from bot.runtime.startup import credentials_problem
+
+    problem = asyncio.run(credentials_problem(settings))
+    if problem is not None:
+        print(f"maturity-bot: {problem}", file=sys.stderr)
         return 2
     from bot.runtime.server import serve
 

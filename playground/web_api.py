@@ -40,6 +40,7 @@ class WebApi:
         self.uploads = FileUploads(workspace, self._channel_for_post, base_url)
         self._methods: dict[str, Callable[[Params], Answer]] = {
             "auth.test": self.auth_test,
+            "bots.info": self.bots_info,
             "users.info": self.users_info,
             "conversations.info": self.conversations_info,
             "chat.postMessage": self.chat_post_message,
@@ -72,6 +73,11 @@ class WebApi:
             user_id=BOT_USER_ID,
             bot_id=BOT_ID,
         )
+
+    def bots_info(self, params: Params) -> Answer:
+        if params.get("bot") != BOT_ID:
+            return fail("bot_not_found")
+        return ok(bot={"id": BOT_ID, "app_id": APP_ID, "user_id": BOT_USER_ID, "name": "maturity-bot"})
 
     def users_info(self, params: Params) -> Answer:
         user = self.workspace.users.get(str(params.get("user", "")))

@@ -18,6 +18,8 @@ class Settings(DatabaseSettings):
     slack_bot_token: str | None = Field(default=None, repr=False)
     slack_signing_secret: str | None = Field(default=None, repr=False)
     slack_app_token: str | None = Field(default=None, repr=False)
+    # The app's id (A…, Basic Information); when set, start-up checks the token is this app's.
+    slack_app_id: str | None = None
     port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port (tests, benchmarks)
     host: str = "0.0.0.0"
     flows_dir: Path | None = None

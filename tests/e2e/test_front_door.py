@@ -9,7 +9,10 @@ import hashlib
 import hmac
 import json
 import logging
+import os
+import sys
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -19,8 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime.server import EVENTS_PATH, MAX_BODY_BYTES
 from models.tables import Assessment, Channel, Person
-from playground.slack_api import SIGNING_SECRET, SlackClient, SlackDouble, all_text, sign
+from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, Scripted, SlackClient, SlackDouble, all_text, sign
 from tests.e2e.conftest import RunningBot
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FORM = "application/x-www-form-urlencoded"
 NOTE = "I couldn't read that request from Slack; nothing changed."
@@ -283,3 +288,32 @@ async def test_a_normal_click_after_the_checks_still_reaches_its_handler(
     response = await slack.post(click_form(slack, "ok", team=...), FORM)
     assert response.status == 200
     assert "no longer exists" in all_text(await double.wait_for_reply("ok"))
+
+
+async def _start_bot(env: dict[str, str]) -> tuple[int, str]:
+    """`python -m bot` as a real process that is expected to refuse to start; its status and stderr."""
+    base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "SLACK_SIGNING_SECRET": "s" * 20}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", env={**base, **env}, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, stderr.decode()
+
+
+async def test_start_up_refuses_a_placeholder_a_revoked_token_and_another_apps(
+    double: SlackDouble, tmp_path: Path
+) -> None:
+    """The token is checked with auth.test (and bots.info when SLACK_APP_ID is set) before serving."""
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "SLACK_API_URL": double.api_url}
+    code, said = await _start_bot({**database, "SLACK_BOT_TOKEN": "xoxb-..."})
+    assert code == 2
+    assert "SLACK_BOT_TOKEN is not a bot token" in said
+    double.script("auth.test", Scripted(error="token_revoked"))
+    code, said = await _start_bot({**database, "SLACK_BOT_TOKEN": BOT_TOKEN})
+    assert code == 2
+    assert "has been revoked" in said
+    code, said = await _start_bot({**database, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_ID": "A999"})
+    assert code == 2
+    assert "belongs to app A111, not SLACK_APP_ID A999" in said

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -10,6 +13,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from playground.app import free_port, serve
 from playground.slack_api import BOT_TOKEN, SlackDouble
 
 
@@ -30,3 +34,23 @@ async def error_of(call: Awaitable[Any]) -> SlackApiError:
     with pytest.raises(SlackApiError) as info:
         await call
     return info.value
+
+
+@pytest.fixture
+async def page(tmp_path: Path) -> AsyncIterator[str]:
+    """The playground on a free port with its own SQLite file; its base URL."""
+    port = free_port()
+    ready = asyncio.Event()
+    task = asyncio.create_task(serve(port, f"sqlite:///{tmp_path}/playground.db", ready))
+    try:
+        async with asyncio.timeout(60):
+            done, _ = await asyncio.wait(
+                {task, asyncio.create_task(ready.wait())}, return_when="FIRST_COMPLETED"
+            )
+            if task in done:
+                task.result()  # the playground failed to start: show why
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
