@@ -257,7 +257,13 @@ class Playground:
                         BOT_USER_ID,
                         file.initial_comment or "",
                         thread_ts=file.thread_ts,
-                        file={"url": f"/files/{file.id}", "title": file.title, "alt": file.alt_txt},
+                        file={
+                            "url": f"/files/{file.id}",
+                            "title": file.title,
+                            "alt": file.alt_txt,
+                            "name": file.filename,
+                            "image": file.filename.endswith(".png"),
+                        },
                     )
                 )
         items += [i for i in self.ephemerals if i.only_for == user]
