@@ -74,6 +74,21 @@ def _drive(base: str) -> list[str]:
         browser.find_element(By.ID, "home-link").click()
         wait.until(ec.text_to_be_present_in_element((By.ID, "messages"), "Your MLOps maturity"))
         seen.append("home tab")
+        # The renderer itself: Slack's mrkdwn, and a visible placeholder for what it does not know.
+        html = browser.execute_script(
+            "return mrkdwn('*bold* _it_ ~gone~ `code` <https://example.com|a link> "
+            "<@U111> <#C111> :warning:');"
+        )
+        for part in ("<b>bold</b>", "<i>it</i>", "<s>gone</s>", "<code>code</code>", 'href="https://example.com"',
+                     "@ana", "#ml-platform", "⚠️"):  # fmt: skip
+            assert part in html, (part, html)
+        placeholder = browser.execute_script(
+            "return blocks([{type: 'video', title: {type: 'plain_text', text: 'x'}}, "
+            "{type: 'actions', elements: [{type: 'datepicker', action_id: 'd'}]}], () => {}).textContent;"
+        )
+        assert "Unsupported Block Kit: block video" in placeholder
+        assert "Unsupported Block Kit: element datepicker" in placeholder
+        seen.append("renderer")
         browser.save_screenshot(str(ARTIFACTS / "playground-home.png"))
     finally:
         browser.quit()
@@ -83,5 +98,5 @@ def _drive(base: str) -> list[str]:
 async def test_the_playground_in_headless_chromium(page: str) -> None:
     started = time.monotonic()
     seen = await asyncio.wait_for(asyncio.to_thread(_drive, page), 120)
-    assert seen == ["question", "result in channel", "switched person", "home tab"]
+    assert seen == ["question", "result in channel", "switched person", "home tab", "renderer"]
     assert (ARTIFACTS / "playground.png").stat().st_mtime >= time.time() - (time.monotonic() - started) - 5
