@@ -292,7 +292,7 @@ class AssessmentService:
         _view, flow, answers = loaded
         answered, total = engine.progress(flow, answers)
         logger.info("assessment_paused", extra={"assessment_id": assessment_id})
-        return Paused(flow, answered, total)
+        return Paused(flow, answered, total, assessment_id)
 
     # -- reading -----------------------------------------------------------------------------------
 

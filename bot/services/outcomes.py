@@ -101,6 +101,7 @@ class Paused:
     flow: Flow
     answered: int
     total: int
+    assessment_id: int = 0  # what its Resume button brings back
 
 
 @dataclass(frozen=True)

@@ -89,8 +89,13 @@ def decode_step(value: str) -> Step:
     return _split_step(value)[0]
 
 
-def decode_resume(value: str) -> int:
-    """The assessment id a Resume button carries."""
+RESUME_CURRENT = "current"  # a Resume button that brings back whatever is in progress in the channel
+
+
+def decode_resume(value: str) -> int | None:
+    """The assessment id a Resume button carries (None: the one in progress in the channel)."""
+    if value == RESUME_CURRENT:
+        return None
     if not value.isdigit():
         raise BadValue(value[:40])
     return int(value)

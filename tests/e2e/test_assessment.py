@@ -9,8 +9,8 @@ import pytest
 
 from bot.runtime.server import EVENTS_PATH
 from flows.loader import load_flows
-from playground.drive import answer_all
-from playground.slack_api import SlackClient, SlackDouble, all_text
+from playground.drive import answer_all, answer_buttons, click, command
+from playground.slack_api import SlackClient, SlackDouble, all_text, button
 from tests.e2e.conftest import RunningBot, bot_settings
 
 FLOWS = load_flows()
@@ -82,3 +82,27 @@ async def test_a_teams_own_flow_from_flows_dir_runs_in_slack(database_url: str, 
     assert "Done!" in all_text(last)
     (post,) = double.api_calls("chat.postMessage")
     assert "Level 2: Top" in post.params["text"]
+
+
+async def test_a_conversation_that_forgives_resume_buttons_a_confirmed_restart_and_a_marked_answer(
+    slack: SlackClient,
+) -> None:
+    """Pause and the help carry Resume (ephemeral questions vanish when Slack reloads); Restart asks
+    first; after Back the earlier answer is marked with ✓ in words."""
+    first = await command(slack, "start google")
+    second = await click(slack, answer_buttons(first)[-1])
+    back = await click(slack, button(second, "← Back"))
+    marked = [b["text"]["text"] for b in answer_buttons(back) if b["text"]["text"].startswith("✓ ")]
+    assert len(marked) == 1
+    assert "✓ marks your earlier answer" in all_text(back)
+    paused = await click(slack, button(back, "Pause"))
+    assert "Paused" in all_text(paused)
+    resumed = await click(slack, button(paused, "Resume"))
+    assert answer_buttons(resumed)  # the question is back
+    helped = await command(slack, "help")
+    again = await click(slack, button(helped, "Resume my assessment"))
+    assert answer_buttons(again)
+    offer = await command(slack, "start azure")
+    restart = button(offer, "Restart with azure")
+    assert restart["confirm"]["confirm"]["text"] == "Start over"
+    assert "kept but not scored" in restart["confirm"]["text"]["text"]

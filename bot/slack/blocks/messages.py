@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.services.outcomes import ChooseModel, Paused, ResumeOrRestart, StatusReport
-from bot.slack.blocks.kit import actions, button, context, escape, message, section
+from bot.slack.blocks.kit import actions, button, confirm, context, escape, message, section
 from bot.slack.blocks.result import post_error_reason
-from bot.slack.buttons import REPOST, RESTART, RESUME, START, restart_value
+from bot.slack.buttons import REPOST, RESTART, RESUME, RESUME_CURRENT, START, restart_value
 from models.results import PastResult
 
 COMMAND = "/maturity"
@@ -40,6 +40,8 @@ def build_help_message(entries: list[HelpEntry], unknown: str | None = None) -> 
             section(f":information_source: I don't know `{escape(unknown)}`. Here is what I can do:")
         )
     blocks.append(section(text))
+    # Questions are ephemeral: Slack drops them when it reloads. This brings back the current one.
+    blocks.append(actions("help", [button("Resume my assessment", RESUME, RESUME_CURRENT)]))
     return message(text, blocks)
 
 
@@ -70,12 +72,22 @@ def build_resume_or_restart_message(view: ResumeOrRestart) -> dict[str, Any]:
                 f"rr:{current.assessment_id}",
                 [
                     button("Resume", RESUME, str(current.assessment_id), style="primary"),
-                    button(
-                        f"Restart with {view.requested.id}",
-                        RESTART,
-                        restart_value(current.assessment_id, view.requested.id),
-                        style="danger",
-                    ),
+                    {
+                        **button(
+                            f"Restart with {view.requested.id}",
+                            RESTART,
+                            restart_value(current.assessment_id, view.requested.id),
+                            style="danger",
+                        ),
+                        "confirm": confirm(
+                            "Start over?",
+                            f"Your {current.answered} answers to {current.flow.title} are kept but not "
+                            f"scored, and {view.requested.title} starts from its first question.",
+                            "Start over",
+                            "Keep going",
+                            danger=True,
+                        ),
+                    },
                 ],
             ),
         ],
@@ -86,9 +98,10 @@ def build_paused_message(view: Paused) -> dict[str, Any]:
     text = (
         f":pause_button: Paused your *{escape(view.flow.title)}* assessment "
         f"({view.answered} of {view.total} answered). Your answers are saved; "
-        f"run `{COMMAND} resume` here whenever you're ready."
+        f"press Resume or run `{COMMAND} resume` here whenever you're ready."
     )
-    return message(text, [section(text)])
+    resume = button("Resume", RESUME, str(view.assessment_id) if view.assessment_id else RESUME_CURRENT)
+    return message(text, [section(text), actions("paused", [{**resume, "style": "primary"}])])
 
 
 def build_status_message(view: StatusReport) -> dict[str, Any]:

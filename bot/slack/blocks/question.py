@@ -46,7 +46,7 @@ def build_question_message(view: QuestionShown) -> dict[str, Any]:
     ]
     buttons = [
         button(
-            option.label,
+            f"✓ {option.label}" if option.id == view.chosen else option.label,
             f"{ANSWER}:{index}",  # action_ids must differ between the buttons of one block
             answer_value(view.assessment_id, view.revision, q.id, option.id),
             style="primary" if option.id == view.chosen else None,
@@ -60,5 +60,5 @@ def build_question_message(view: QuestionShown) -> dict[str, Any]:
     controls.append(button("Pause", PAUSE, step_value(view.assessment_id, view.revision)))
     blocks.append(actions(f"c:{view.assessment_id}:{view.revision}", controls))
     if view.chosen:
-        blocks.append(context("Your earlier answer is highlighted; choose it again to keep it."))
+        blocks.append(context("✓ marks your earlier answer; choose it again to keep it, or pick another."))
     return message(f"{escape(view.flow.title)}, {position}: {escape(q.text)}", blocks)
