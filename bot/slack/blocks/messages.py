@@ -127,7 +127,14 @@ def build_status_message(view: StatusReport) -> dict[str, Any]:
                 names = {c.id: c.name for c in flow.categories}
                 cats = "\n    " + ", ".join(f"{escape(names.get(c, c))} {lv}" for c, lv, _ in r.categories)
             level = f"Level {r.level} {escape(name)} ({r.score:.2f})"
-            lines.append(f"• {when} *{escape(title)}*: {level}{cats}{_post_line(r)}")
+            newer = ""
+            if flow is not None and r.flow_version != flow.version:
+                # Results keep the version they were scored with; they are never rescored silently.
+                newer = (
+                    f"\n    _scored with version {escape(r.flow_version)}; version {escape(flow.version)} "
+                    f"of this model is available: `{COMMAND} start {flow.id}` to retake it._"
+                )
+            lines.append(f"• {when} *{escape(title)}*: {level}{cats}{newer}{_post_line(r)}")
         blocks.append(section("*Latest results in this channel:*\n" + "\n".join(lines)))
         again = [
             button(f"Post again ({when_of(r)})", REPOST, str(r.outbox_id), "primary")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import get_args
 
 from bot.services.outcomes import (
@@ -27,9 +28,11 @@ from bot.services.outcomes import (
     Stale,
     StatusReport,
 )
+from bot.slack.blocks.messages import build_status_message
 from bot.slack.render import render_reply
 from flows.engine import score_assessment, tailored_next_steps
 from flows.loader import load_flows
+from models.results import PastResult
 from playground.slack_api import all_text, button
 
 FLOW = load_flows()["google"]
@@ -108,3 +111,12 @@ def test_a_shared_result_says_whether_it_reached_the_channel() -> None:
     assert button(failed, "Post again")["value"] == "7"
     told = all_text(render_reply(ResultShared(completed, PostStatus.FAILED_TOLD, "not_in_channel")).message)
     assert "couldn't post" not in told  # told once, elsewhere
+
+
+def test_status_says_when_a_newer_version_of_a_model_is_available() -> None:
+    """A result keeps the version it was scored with; status names the newer one and how to retake."""
+    old = PastResult(1, FLOW.id, "0.9", datetime(2026, 1, 2, tzinfo=UTC), 1, 1.5, ())
+    current = PastResult(2, FLOW.id, FLOW.version, datetime(2026, 2, 2, tzinfo=UTC), 1, 1.5, ())
+    text = str(build_status_message(StatusReport(None, [(FLOW, old), (FLOW, current)])))
+    assert text.count("of this model is available") == 1
+    assert f"scored with version 0.9; version {FLOW.version}" in text
