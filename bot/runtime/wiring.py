@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from bot.slack.failures import reporter
 from bot.slack.messenger import Messenger, build_web_client
 from bot.slack.outbox import SlackOutbox
 from flows.schema import Flow
+from flows.simulate import questions_asked
 from models.db import create_engine
 from models.migrate import upgrade_engine
 
@@ -68,6 +70,8 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
     engine = create_engine(settings.database_url)
     if settings.migrate_on_start:
         await upgrade_engine(engine)
+    # How many questions each model asks (the picker and the intro say so): measured once, off the loop.
+    await asyncio.to_thread(lambda: [questions_asked(flow) for flow in flows.values()])
     http, reply_http = web_api_session(), reply_session()
     client = build_web_client(settings.slack_bot_token, settings.slack_api_url, http)
     once = build_web_client(settings.slack_bot_token, settings.slack_api_url, http, retries=False)

@@ -9,6 +9,7 @@ from bot.services.outcomes import ChooseModel, Paused, ResumeOrRestart, StatusRe
 from bot.slack.blocks.kit import actions, button, confirm, context, escape, message, section
 from bot.slack.blocks.result import post_error_reason
 from bot.slack.buttons import REPOST, RESTART, RESUME, RESUME_CURRENT, START, restart_value
+from flows.simulate import questions_asked
 from models.results import PastResult
 
 COMMAND = "/maturity"
@@ -45,11 +46,25 @@ def build_help_message(entries: list[HelpEntry], unknown: str | None = None) -> 
     return message(text, blocks)
 
 
+def _first_sentence(text: str) -> str:
+    sentence = text.strip().split(". ")[0].rstrip(".")
+    return sentence[:200] + "."
+
+
 def build_choose_model_message(view: ChooseModel) -> dict[str, Any]:
-    lines = [f"• *{escape(f.title)}*: {len(f.levels)} levels" for f in view.flows]
+    lines = []
+    for f in view.flows:
+        asked = questions_asked(f)
+        lines.append(
+            f"• *{escape(f.title)}*: {len(f.levels)} levels, about {asked.median:g} questions "
+            f"(~{asked.minutes} min). {escape(_first_sentence(f.description))}"
+        )
     intro = "Which maturity model would you like to assess?"
     if view.unknown is not None:
         intro = f"I don't know the model `{escape(view.unknown)}`. {intro}"
+    if view.flows:
+        shortest = min(view.flows, key=lambda f: (questions_asked(f).median, f.id))
+        lines.append(f"Not sure? Start with *{escape(shortest.title)}*: it is the shortest.")
     buttons = [button(f.title, f"{START}:{f.id}", f.id) for f in view.flows]
     blocks = [section(intro + "\n" + "\n".join(lines))]
     for start in range(0, len(buttons), 25):

@@ -7,6 +7,7 @@ from typing import Any
 from bot.services.outcomes import QuestionNote, QuestionShown
 from bot.slack.blocks.kit import actions, button, context, escape, message, progress_bar, section
 from bot.slack.buttons import ANSWER, BACK, PAUSE, answer_value, step_value
+from flows.simulate import questions_asked
 
 NOTES = {
     QuestionNote.ALREADY_COUNTED: "That click was already counted; here is where you are.",
@@ -22,7 +23,8 @@ def _intro(view: QuestionShown) -> str:
     """What the person is starting: shown once, above the first question."""
     flow = view.flow
     lines = [
-        f"*{escape(flow.title)}*: up to {view.total} questions, a few minutes. Only you see them; "
+        f"*{escape(flow.title)}*: up to {view.total} questions, about {questions_asked(flow).minutes} "
+        "minutes. Only you see them; "
         "when you finish, your level and next steps are posted to this channel. "
         "`/maturity resume` brings your question back any time."
     ]
