@@ -10,7 +10,7 @@ from sqlalchemy import Select, delete, func, select, update
 
 from models import teams as teams_repo
 from models.commitments import commitments, updates
-from models.outbox import RESULT_KIND, outbox
+from models.outbox import CHART_KIND, NUDGE_KIND, RESULT_KIND, outbox
 from models.repository import (
     Db,
     answers,
@@ -167,9 +167,12 @@ async def forget(db: Db, team_id: str, user_id: str) -> Forgotten:
         ),
         posts=tuple((str(channel), str(ts)) for channel, ts in posted),
     )
+    # Their results' posts and charts still queued (never posted after all), and their nudges.
     await db.execute(
         delete(outbox).where(
-            outbox.c.kind == RESULT_KIND, outbox.c.slack_team_id == team_id, outbox.c.slack_user_id == user_id
+            outbox.c.kind.in_([RESULT_KIND, CHART_KIND, NUDGE_KIND]),
+            outbox.c.slack_team_id == team_id,
+            outbox.c.slack_user_id == user_id,
         )
     )
     await db.execute(delete(updates).where(updates.c.person_id == person))

@@ -20,6 +20,8 @@ from models.tables import OutboxMessage, OutboxStatus, as_utc, utcnow
 outbox = cast(Table, OutboxMessage.__table__)
 
 RESULT_KIND = "result"  # a completed result's post to its channel; ref_id is the result id
+CHART_KIND = "result_chart"  # a result's chart, for the thread of its channel post; ref_id as above
+NUDGE_KIND = "nudge"  # a private reminder of an assessment left waiting; user id is whose
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from models import repository as repo
 
 logger = logging.getLogger(__name__)
 
-NUDGE_KIND = "nudge"
+NUDGE_KIND = outbox_repo.NUDGE_KIND
 STALLED_AFTER = timedelta(days=3)
 
 

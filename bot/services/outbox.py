@@ -72,7 +72,7 @@ class Settled:
     available_at: datetime | None = None  # when it is due again, while pending
 
 
-CHART_KIND = "result_chart"  # a result's chart, for the thread of its channel post
+CHART_KIND = repo.CHART_KIND
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from bot.services.export import ExportService, neutralise, to_csv
 from bot.services.leaderboard import LeaderboardService
 from bot.services.outcomes import Completed, QuestionShown, Who
 from flows.loader import load_flows
+from models import outbox as outbox_repo
 from models import repository as repo
 from models.commitments import commitments, updates
-from models.outbox import outbox
+from models.outbox import CHART_KIND, NUDGE_KIND, outbox
 
 FLOWS = load_flows()
 
@@ -80,6 +81,12 @@ async def test_forgetting_a_person_deletes_exactly_their_data_and_recomputes_the
     commitments_service = CommitmentService(engine, FLOWS)
     await commitments_service.commit(bo, mine.result_id, 0)  # bo commits to a step of ana's result
     await commitments_service.commit(ana, theirs.result_id, 0)  # ana commits to one of bo's
+    async with engine.begin() as conn:  # a chart and a nudge of hers still queued
+        for kind in (CHART_KIND, NUDGE_KIND):
+            await outbox_repo.enqueue(
+                conn, kind=kind, dedupe_key=f"{kind}:x", team_id="T1", channel_id="C1", user_id="U1",
+                ref_id=mine.result_id, payload={},
+            )  # fmt: skip
     forgotten = await ExportService(engine, FLOWS).forget(ana)
     assert (forgotten.assessments, forgotten.results) == (3, 2)
     assert forgotten.answers > 0
