@@ -97,10 +97,9 @@ async def test_forgetting_a_person_deletes_exactly_their_data_and_recomputes_the
         assert set(left) == {people["U2"]}
         assert await conn.scalar(select(func.count()).select_from(commitments)) == 0
         assert await conn.scalar(select(func.count()).select_from(updates)) == 0
-        owners = (
-            await conn.execute(select(outbox.c.slack_user_id).where(outbox.c.kind == "result"))
-        ).scalars()
-        assert set(owners) == {"U2"}
+        owners = (await conn.execute(select(outbox.c.kind, outbox.c.slack_user_id))).all()
+        # Her results' posts, charts and nudges: none left queued; bo's result post stays.
+        assert {tuple(row) for row in owners} == {("result", "U2")}
         name = await conn.scalar(select(repo.people.c.name).where(repo.people.c.id == people["U1"]))
     assert name is None
     board = await LeaderboardService(engine, FLOWS, min_members=1).show(bo, "google")
