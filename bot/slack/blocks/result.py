@@ -17,32 +17,74 @@ def _level_line(flow: Flow, level: int) -> str:
     return f"Level {level}: {flow.level(level).name}"
 
 
+def progress_words(level: int, score: float, max_level: int) -> str:
+    """The finer score in words: "level 1 with 40% of level 2 in place" (no decimals)."""
+    if level >= max_level:
+        return f"level {level}, the top"
+    share = max(0, min(99, round((score - level) * 100)))
+    return f"level {level} with {share}% of level {level + 1} in place"
+
+
+def overall_words(view: Completed) -> str:
+    """The overall level with its rule in words: "overall 0 because Application integration is at 0"."""
+    flow, score = view.flow, view.score
+    names = {c.id: c.name for c in flow.categories}
+    holding = [names.get(c.category_id, c.category_id) for c in score.categories if c.level == score.level]
+    if flow.overall.value == "lowest" and holding and len(holding) < len(score.categories):
+        verb = "is" if len(holding) == 1 else "are"
+        return f"overall {score.level} because {', '.join(holding)} {verb} at {score.level}"
+    return f"overall {score.level} ({flow.overall.value} of the categories)"
+
+
+def meaning_fits(view: Completed) -> bool:
+    """Whether the overall level's description fits the answers: not when some category is more than
+    one level above it (a team with two categories at 4 is not "doing almost everything by hand")."""
+    return all(c.level <= view.score.level + 1 for c in view.score.categories)
+
+
 def build_result_message(view: Completed) -> dict[str, Any]:
-    """The channel summary: who, which model, the level, what it means, and tailored next steps."""
+    """The channel summary: who, which model, the level, what it means, and tailored next steps.
+
+    Multi-category models lead with the per-category profile, then the overall level and its rule.
+    """
     flow, score = view.flow, view.score
     level = flow.level(score.level)
-    blocks: list[dict[str, Any]] = [
-        header(f"{_level_line(flow, score.level)} · {flow.title}"),
-        section(
-            f"<@{view.user_id}> completed the *{escape(flow.title)}* assessment.\n"
-            f"*{escape(_level_line(flow, score.level))}*  "
-            f"(score {score.score:.2f} on the 0 to {flow.max_level} scale)\n"
-            f"{escape(level.meaning)}"
-        ),
-    ]
+    blocks: list[dict[str, Any]] = [header(f"{_level_line(flow, score.level)} · {flow.title}")]
+    finer = progress_words(score.level, score.score, flow.max_level)
     if len(flow.categories) > 1:
+        names = {c.id: c.name for c in flow.categories}
+        profile = ", ".join(
+            f"{escape(names.get(c.category_id, c.category_id))} {c.level}" for c in score.categories
+        )
         fields = [
             {
                 "type": "mrkdwn",
                 "text": clip(
-                    f"*{escape(flow.category(c.category_id).name)}*\nLevel {c.level} ({c.score:.2f})", 2000
+                    f"*{escape(flow.category(c.category_id).name)}*\n"
+                    f"{progress_words(c.level, c.score, flow.max_level).capitalize()}",
+                    2000,
                 ),
             }
             for c in score.categories
         ]
+        lines = [
+            f"<@{view.user_id}> completed the *{escape(flow.title)}* assessment.",
+            f"*Profile:* {profile}",
+            f"*{escape(_level_line(flow, score.level))}*: {escape(overall_words(view))}.",
+        ]
+        if meaning_fits(view):
+            lines.append(escape(level.meaning))
+        blocks.append(section("\n".join(lines)))
         for start in range(0, len(fields), MAX_FIELDS):
             blocks.append({"type": "section", "fields": fields[start : start + MAX_FIELDS]})
-        blocks.append(context(f"The overall level is the {flow.overall.value} of the category levels."))
+    else:
+        blocks.append(
+            section(
+                f"<@{view.user_id}> completed the *{escape(flow.title)}* assessment.\n"
+                f"*{escape(_level_line(flow, score.level))}*: {finer}.\n"
+                f"{escape(level.meaning)}"
+            )
+        )
     if view.steps:
         numbered = "\n".join(f"{i}. {escape(step)}" for i, step in enumerate(view.steps, 1))
         title = (

@@ -29,8 +29,9 @@ from bot.services.outcomes import (
     StatusReport,
 )
 from bot.slack.blocks.messages import build_status_message
+from bot.slack.blocks.result import build_result_message, progress_words
 from bot.slack.render import render_reply
-from flows.engine import score_assessment, tailored_next_steps
+from flows.engine import CategoryResult, Score, score_assessment, tailored_next_steps
 from flows.loader import load_flows
 from models.results import PastResult
 from playground.slack_api import all_text, button
@@ -120,3 +121,39 @@ def test_status_says_when_a_newer_version_of_a_model_is_available() -> None:
     text = str(build_status_message(StatusReport(None, [(FLOW, old), (FLOW, current)])))
     assert text.count("of this model is available") == 1
     assert f"scored with version 0.9; version {FLOW.version}" in text
+
+
+def test_the_finer_score_is_said_in_words_without_decimals() -> None:
+    assert progress_words(1, 1.4, 4) == "level 1 with 40% of level 2 in place"
+    assert progress_words(0, 0.0, 2) == "level 0 with 0% of level 1 in place"
+    assert progress_words(4, 4.0, 4) == "level 4, the top"
+    google = load_flows()["google"]
+    answers = {q.id: q.options[0].id for q in google.questions}
+    score = score_assessment(google, answers)
+    done = Completed(google, 1, 2, "U1", "C1", score, tailored_next_steps(google, score), outbox_id=3)
+    text = all_text(render_reply(ResultShared(done, PostStatus.POSTED)).message)
+    result = all_text(build_result_message(done))
+    assert "% of level 1 in place" in result
+    assert "score 0." not in result
+    assert "scale" not in result
+    assert "% of level 1 in place" not in text  # the person's note stays short
+
+
+def test_a_profile_leads_and_the_overall_rule_is_said_and_a_contradicted_meaning_is_left_out() -> None:
+    azure = load_flows()["azure"]
+    ids = [c.id for c in azure.categories]
+    names = {c.id: c.name for c in azure.categories}
+
+    def result(levels: list[int]) -> str:
+        categories = tuple(
+            CategoryResult(c, lv, lv + 0.5 if lv < 4 else 4.0, ()) for c, lv in zip(ids, levels, strict=True)
+        )
+        score = Score(min(levels), min(levels) + 0.5, categories)
+        return all_text(build_result_message(Completed(azure, 1, 2, "U1", "C1", score, [], outbox_id=3)))
+
+    split = result([4, 4, 0, 1])
+    assert f"Profile:* {names[ids[0]]} 4, {names[ids[1]]} 4, {names[ids[2]]} 0, {names[ids[3]]} 1" in split
+    assert f"overall 0 because {names[ids[2]]} is at 0" in split
+    assert azure.level(0).meaning not in split  # two categories at 4: not "no MLOps"
+    even = result([1, 1, 2, 1])
+    assert azure.level(1).meaning in even
