@@ -12,6 +12,7 @@ at the same level can still be told apart.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -143,30 +144,83 @@ def score_assessment(flow: Flow, answers: Answers) -> Score:
     return Score(pick.level, round(pick.level + fraction, 2), categories)
 
 
-def tailored_next_steps(flow: Flow, score: Score, limit: int = 8) -> list[str]:
-    """Next steps for this team: first the missed criteria of its next level, then the flow's advice.
+STEPS_SHOWN = 5  # next steps in a result: 3 to 5 (fewer only when the flow has no more for that level)
+SAME_STEP = 0.6  # two steps sharing this much of their wording say the same thing
 
-    Categories furthest behind come first, since the overall level waits for them.
+
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "each",
+        "every",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "them",
+        "this",
+        "to",
+        "up",
+        "was",
+        "we",
+        "with",
+        "your",
+    ]
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP}
+
+
+def says_the_same(a: str, b: str) -> bool:
+    """Near-duplicates: most of the longer words of one are in the other (Jaccard on words)."""
+    left, right = _words(a), _words(b)
+    if not left or not right:
+        return a.strip().lower() == b.strip().lower()
+    return len(left & right) / len(left | right) >= SAME_STEP
+
+
+def tailored_next_steps(flow: Flow, score: Score, limit: int = STEPS_SHOWN) -> list[str]:
+    """Next steps towards the team's next level (overall level + 1), and only that level's.
+
+    First the advice of the criteria the categories holding the team at its level missed (furthest
+    behind first), then the flow's own steps for those categories at that level; steps that say
+    the same thing as one already listed are left out. At the top level, the flow's steps for
+    staying there.
     """
     steps: list[str] = []
-    seen: set[str] = set()
 
     def add(text: str) -> None:
-        if text not in seen and len(steps) < limit:
-            seen.add(text)
+        if len(steps) < limit and not any(says_the_same(text, kept) for kept in steps):
             steps.append(text)
 
-    behind = sorted(score.categories, key=lambda r: (r.level, r.score))
-    for result in behind:
-        if result.level >= flow.max_level:
-            continue
-        for question_id in result.missed:
-            question = flow.question(question_id)
-            if question is not None:
-                add(question.advice)
-    # Then the flow's own advice for each category's current level (at the top level, a flow may
-    # offer steps for staying there).
-    for result in behind:
+    holding = sorted((r for r in score.categories if r.level == score.level), key=lambda r: r.score)
+    if score.level < flow.max_level:
+        for result in holding:
+            for question_id in result.missed:
+                question = flow.question(question_id)
+                if question is not None:  # ``missed`` is what blocks exactly that next level
+                    add(question.advice)
+    for result in holding:
         for step in flow.steps_for(result.category_id, result.level):
             add(step)
     return steps

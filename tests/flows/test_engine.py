@@ -11,6 +11,7 @@ from flows.engine import (
     previous_question,
     progress,
     questions_to_ask,
+    says_the_same,
     score_assessment,
     skipped_ids,
     tailored_next_steps,
@@ -90,14 +91,22 @@ def test_finer_score_separates_teams_at_the_same_level(flow: Flow) -> None:
     assert (top.level, top.score) == (2, 2.0)
 
 
-def test_next_steps_start_with_what_was_missed(flow: Flow) -> None:
-    """Tailored next steps list the missed criteria's advice first, weakest category first, no repeats."""
+def test_next_steps_are_only_the_next_levels_starting_with_what_was_missed(flow: Flow) -> None:
+    """Towards level 1: the advice of what the category at level 0 missed first, then the flow's
+    steps for it; nothing for level 2 (run is at 1 already), no repeats, at most five."""
     score = score_assessment(flow, {"b0": "all", "b1": "hand", "b2": "untested", "r1": "log", "r2": "manual"})
     steps = tailored_next_steps(flow, score)
     assert steps[0] == "Write a training pipeline."
-    assert steps.index("Trigger retraining on drift.") < steps.index("Version the code.")
-    assert len(steps) == len(set(steps))
+    assert "Trigger retraining on drift." not in steps  # a level-2 step of a category at level 1
+    assert len(steps) == len(set(steps)) <= 5
     assert len(tailored_next_steps(flow, score, limit=2)) == 2
+
+
+def test_steps_that_say_the_same_thing_are_listed_once() -> None:
+    assert says_the_same("Set up CI for the training pipeline.", "Set up CI for the pipeline")
+    assert not says_the_same(
+        "Set up CI for the training pipeline.", "Log every prediction with its model version."
+    )
 
 
 def test_unknown_answers_are_ignored(flow: Flow) -> None:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from flows.engine import score_assessment, skipped_ids, walk
+from flows.engine import says_the_same, score_assessment, skipped_ids, tailored_next_steps, walk
 from flows.loader import BUILTIN_DIR, load_flow
 from flows.schema import Flow, Option, Question
 
@@ -126,3 +126,13 @@ def test_skip_rules_never_leave_a_level_undecided(flow: Flow) -> None:
         full = score_assessment(flow, filled)
         assert [c.level for c in full.categories] == [c.level for c in score.categories]
         assert full.level == score.level
+
+
+def test_results_list_three_to_five_distinct_next_steps(flow: Flow) -> None:
+    """Across many ways of answering, a result has 3 to 5 next steps and no two say the same thing."""
+    rng = random.Random(11)
+    for _ in range(200):
+        answers = walk(flow, lambda q: rng.choice(q.options))
+        steps = tailored_next_steps(flow, score_assessment(flow, answers))
+        assert 3 <= len(steps) <= 5, (flow.id, steps)
+        assert not [(a, b) for i, a in enumerate(steps) for b in steps[i + 1 :] if says_the_same(a, b)]
