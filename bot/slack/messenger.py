@@ -225,15 +225,6 @@ class Messenger:
             return result.sent()
         return Sent(ts=ts)
 
-    async def open_dm(self, user_id: str) -> Sent:
-        """The id of the bot's direct-message channel with ``user_id`` (in ``ts``), opened if need be."""
-        result = await self._web_api(
-            "conversations.open", lambda: self.client.conversations_open(users=user_id)
-        )
-        if isinstance(result, Refused):
-            return result.sent()
-        return Sent(ts=str((result.get("channel") or {}).get("id")))
-
     async def upload_file(
         self,
         channel_id: str,
@@ -263,6 +254,21 @@ class Messenger:
             return result.sent()
         files = result.get("files") or [{}]
         return Sent(ts=str(files[0].get("id")))
+
+    async def send_file_to_person(
+        self, user_id: str, *, content: bytes, filename: str, title: str, alt_text: str, initial_comment: str
+    ) -> Sent:
+        """Share a file (a CSV, a chart) in the person's direct messages with the app, opened if need be."""
+        opened = await self._web_api(
+            "conversations.open", lambda: self.client.conversations_open(users=user_id)
+        )
+        if isinstance(opened, Refused):
+            return opened.sent()
+        channel = str((opened.get("channel") or {}).get("id"))
+        return await self.upload_file(
+            channel, content=content, filename=filename, title=title, alt_text=alt_text,
+            initial_comment=initial_comment,
+        )  # fmt: skip
 
     # -- looking things up --------------------------------------------------------------------------
 

@@ -273,19 +273,15 @@ async def trend_chart(deps: Deps, click: ClickRequest) -> None:
     lines = [Series(name, points) for name, points in series if points]
     error: str | None = "no_data" if not any(len(s.points) > 1 for s in lines) else None
     if error is None:
-        png = await render(partial(trend_png, title, lines, max_level))
-        dm = await deps.messenger.open_dm(who.user_id)
-        error = dm.error
-        if error is None and dm.ts:
-            sent = await deps.messenger.upload_file(
-                dm.ts,
-                content=png,
-                filename="maturity-trend.png",
-                title=title,
-                alt_text=trend_alt_text(title, lines),
-                initial_comment=f"{title}, as of today (<#{who.channel_id}>).",
-            )
-            error = sent.error
+        sent = await deps.messenger.send_file_to_person(
+            who.user_id,
+            content=await render(partial(trend_png, title, lines, max_level)),
+            filename="maturity-trend.png",
+            title=title,
+            alt_text=trend_alt_text(title, lines),
+            initial_comment=f"{title}, as of today (<#{who.channel_id}>).",
+        )
+        error = sent.error
     await deps.messenger.reply(click.target, build_chart_sent(error, what))
 
 

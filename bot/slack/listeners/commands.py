@@ -158,19 +158,16 @@ async def run_export(deps: Deps, request: CommandRequest) -> None:
     count, content = await deps.export.channel_csv(who)
     error: str | None = None
     if count:
-        dm = await deps.messenger.open_dm(who.user_id)
-        error = dm.error
-        if dm.error is None and dm.ts:
-            day = utcnow().strftime("%Y-%m-%d")
-            sent = await deps.messenger.upload_file(
-                dm.ts,
-                content=content.encode("utf-8"),
-                filename=f"maturity-results-{who.channel_name or who.channel_id}-{day}.csv",
-                title=f"Maturity results of #{who.channel_name or who.channel_id}, {day}",
-                alt_text=f"A CSV file of {count} completed maturity assessments",
-                initial_comment=f"The completed maturity results of <#{who.channel_id}>, as you asked.",
-            )
-            error = sent.error
+        day = utcnow().strftime("%Y-%m-%d")
+        sent = await deps.messenger.send_file_to_person(
+            who.user_id,
+            content=content.encode("utf-8"),
+            filename=f"maturity-results-{who.channel_name or who.channel_id}-{day}.csv",
+            title=f"Maturity results of #{who.channel_name or who.channel_id}, {day}",
+            alt_text=f"A CSV file of {count} completed maturity assessments",
+            initial_comment=f"The completed maturity results of <#{who.channel_id}>, as you asked.",
+        )
+        error = sent.error
     await deps.messenger.reply(request.target, build_export_reply(count, error))
 
 
