@@ -21,6 +21,7 @@ from models.repository import (
     results,
     workspaces,
 )
+from models.results import categories_of
 from models.tables import Status, as_utc
 
 
@@ -71,21 +72,7 @@ async def completed(
     if since is not None:
         query = query.where(assessments.c.completed_at >= since)
     rows = (await db.execute(query)).all()
-    by_result: dict[int, list[tuple[str, int, float]]] = {row[6]: [] for row in rows}
-    for start in range(0, len(rows), 500):
-        chunk = [row[6] for row in rows[start : start + 500]]
-        found = await db.execute(
-            select(
-                result_categories.c.result_id,
-                result_categories.c.category_id,
-                result_categories.c.level,
-                result_categories.c.score,
-            )
-            .where(result_categories.c.result_id.in_(chunk))
-            .order_by(result_categories.c.result_id, result_categories.c.position)
-        )
-        for result_id, category, level, score in found.all():
-            by_result[result_id].append((str(category), int(level), float(score)))
+    by_result = await categories_of(db, [row[6] for row in rows])
     return [
         ExportRow(
             int(row[0]),

@@ -44,10 +44,13 @@ async def record_post(db: Db, result_id: int, ts: str | None, error: str | None)
     await db.execute(update(results).where(results.c.id == result_id).values(posted_ts=ts, post_error=error))
 
 
-async def _categories(db: Db, result_ids: list[int]) -> dict[int, list[tuple[str, int, float]]]:
-    """(category, level, score) per result, in the flow's category order."""
+CATEGORY_BATCH = 500  # result ids per query: far inside every driver's limit on bound parameters
+
+
+async def categories_of(db: Db, result_ids: list[int]) -> dict[int, list[tuple[str, int, float]]]:
+    """(category, level, score) per result, in the flow's category order (any number of results)."""
     by_result: dict[int, list[tuple[str, int, float]]] = {result_id: [] for result_id in result_ids}
-    if by_result:
+    for start in range(0, len(result_ids), CATEGORY_BATCH):
         categories = await db.execute(
             select(
                 result_categories.c.result_id,
@@ -55,7 +58,7 @@ async def _categories(db: Db, result_ids: list[int]) -> dict[int, list[tuple[str
                 result_categories.c.level,
                 result_categories.c.score,
             )
-            .where(result_categories.c.result_id.in_(result_ids))
+            .where(result_categories.c.result_id.in_(result_ids[start : start + CATEGORY_BATCH]))
             .order_by(result_categories.c.result_id, result_categories.c.position)
         )
         for result_id, category_id, level, score in categories.all():
@@ -100,7 +103,7 @@ async def latest_results(db: Db, person_id: int, channel_id: int, limit: int = 3
             .limit(limit)
         )
     ).all()
-    by_result = await _categories(db, [row[0] for row in rows])
+    by_result = await categories_of(db, [row[0] for row in rows])
     return [
         PastResult(*row[1:7], categories=tuple(by_result[row[0]]), post_status=row[7], post_error=row[8],
                    outbox_id=row[9])
@@ -138,7 +141,7 @@ async def channel_results(db: Db, channel_id: int) -> list[MemberResult]:
             .order_by(assessments.c.completed_at, assessments.c.id)
         )
     ).all()
-    by_result = await _categories(db, [row[0] for row in rows])
+    by_result = await categories_of(db, [row[0] for row in rows])
     return [
         MemberResult(row[1], row[2], as_utc(row[3]), row[4], row[5], tuple(by_result[row[0]])) for row in rows
     ]
