@@ -105,7 +105,11 @@ async def refresh(db: Db, channel_id: int, flow_id: str, *, record: bool = True)
         "last_activity": newest,
         "updated_at": utcnow(),
     }
-    workspace_id = await db.scalar(select(channels.c.workspace_id).where(channels.c.id == channel_id))
+    workspace_id, slack_channel_id = (
+        await db.execute(
+            select(channels.c.workspace_id, channels.c.slack_channel_id).where(channels.c.id == channel_id)
+        )
+    ).one()
     upsert = insert_for(db, team_levels).values(
         workspace_id=workspace_id, channel_id=channel_id, flow_id=flow_id, **values
     )
@@ -128,7 +132,6 @@ async def refresh(db: Db, channel_id: int, flow_id: str, *, record: bool = True)
                 score=score,
             )
         )
-    slack_channel_id = await db.scalar(select(channels.c.slack_channel_id).where(channels.c.id == channel_id))
     return TeamRow(channel_id, str(slack_channel_id), flow_id, len(latest), level, score, newest)
 
 
@@ -153,12 +156,6 @@ async def rebuild(db: Db, channel_id: int, flow_id: str) -> TeamRow | None:
         .values(baseline_at=None, baseline_score=None, progress=None)
     )
     return current
-
-
-async def flows_in_channel(db: Db, channel_id: int) -> list[str]:
-    """The models with a team level in a channel."""
-    found = await db.scalars(select(team_levels.c.flow_id).where(team_levels.c.channel_id == channel_id))
-    return list(found)
 
 
 # -- reading -------------------------------------------------------------------------------------
