@@ -44,24 +44,40 @@ class TeamView:
     stale: list[str]  # members whose latest result is older than the staleness window
 
 
+Latest = dict[str, dict[str, results_repo.MemberResult]]  # model -> Slack user -> latest result
+
+
+async def _latest_by_model(conn: AsyncConnection, channel_id: int) -> Latest:
+    """Each member's latest result per model in a channel (each person counts once per model)."""
+    latest: Latest = {}
+    for result in await results_repo.channel_results(conn, channel_id):
+        latest.setdefault(result.flow_id, {})[result.slack_user_id] = result  # oldest first: last wins
+    return latest
+
+
+def _category_medians(
+    latest: dict[str, results_repo.MemberResult], flow: Flow | None
+) -> list[tuple[str, int]]:
+    """The members' median level per category, in the flow's category order."""
+    by_category: dict[str, list[int]] = {}
+    for result in latest.values():
+        for category_id, level, _score in result.categories:
+            by_category.setdefault(category_id, []).append(level)
+    order = [c.id for c in flow.categories] if flow else sorted(by_category)
+    return [(c, statistics.median_low(by_category[c])) for c in order if c in by_category]
+
+
 def _model_view(
     flow_id: str, latest: dict[str, results_repo.MemberResult], flows: dict[str, Flow]
 ) -> ModelView:
     members = sorted(latest)
     levels = [latest[m].level for m in members]
-    by_category: dict[str, list[int]] = {}
-    for result in latest.values():
-        for category_id, level, _score in result.categories:
-            by_category.setdefault(category_id, []).append(level)
     weakest: list[tuple[str, int]] = []
     flow = flows.get(flow_id)
     if flow is not None and len(flow.categories) > 1:
-        order = {c.id: n for n, c in enumerate(flow.categories)}
-        ranked = sorted(
-            ((c, statistics.median_low(v)) for c, v in by_category.items() if c in order),
-            key=lambda item: (item[1], order[item[0]]),
-        )
-        weakest = ranked[:WEAKEST]
+        medians = _category_medians(latest, flow)
+        position = {c: n for n, (c, _level) in enumerate(medians)}
+        weakest = sorted(medians, key=lambda item: (item[1], position[item[0]]))[:WEAKEST]
     level, score = team_level(levels, [latest[m].score for m in members])
     return ModelView(flow_id, members, level, score, weakest)
 
@@ -80,9 +96,7 @@ async def team_view(
 
     ``under_way`` is the channel's assessments in progress, when the caller has read them already.
     """
-    latest: dict[str, dict[str, results_repo.MemberResult]] = {}
-    for result in await results_repo.channel_results(conn, channel_id):
-        latest.setdefault(result.flow_id, {})[result.slack_user_id] = result  # oldest first: last wins
+    latest = await _latest_by_model(conn, channel_id)
     before = (previous or {}).get("models", {})
     models = []
     for flow_id in sorted(latest, key=lambda f: (-len(latest[f]), f)):
@@ -193,20 +207,13 @@ class TeamService:
             channel = await repo.channel_row_id(conn, who.team_id, who.channel_id)
             if channel is None:
                 return TeamStatus(who.channel_id, [], [], self.min_members)
-            latest: dict[str, dict[str, results_repo.MemberResult]] = {}
-            for result in await results_repo.channel_results(conn, channel):
-                latest.setdefault(result.flow_id, {})[result.slack_user_id] = result
+            latest = await _latest_by_model(conn, channel)
             models = []
             for row in sorted(
                 await teams_repo.of_channels(conn, [channel]), key=lambda r: (-r.members, r.flow_id)
             ):
                 flow = self.flows.get(row.flow_id)
-                by_category: dict[str, list[int]] = {}
-                for result in latest.get(row.flow_id, {}).values():
-                    for category_id, level, _score in result.categories:
-                        by_category.setdefault(category_id, []).append(level)
-                order = [c.id for c in flow.categories] if flow else sorted(by_category)
-                categories = [(c, statistics.median_low(by_category[c])) for c in order if c in by_category]
+                categories = _category_medians(latest.get(row.flow_id, {}), flow)
                 spread: list[Spread] = []
                 if flow is not None and row.members >= self.min_members:
                     chosen = await teams_repo.latest_answers(conn, channel, row.flow_id)
