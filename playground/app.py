@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -29,7 +28,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 from aiohttp import web
@@ -322,13 +320,8 @@ class Playground:
         person = self._person(user, channel)
         key = self.client.new_key()
         self.keys[key] = Reply(channel, user, item.id if item is not None else None)
-        body, _ = self.client.click_body(action, person, key=key, in_channel_message=in_channel)
-        if "selected_option" in action:
-            payload = json.loads(dict(_form(body))["payload"])
-            payload["actions"][0]["selected_option"] = action["selected_option"]
-            body = _encode({"payload": json.dumps(payload)})
-        response = await self.client.post(body, "application/x-www-form-urlencoded")
-        return response.status
+        status, _ = await self.client.click(action, person, key=key, in_channel_message=in_channel)
+        return status
 
     async def home(self, user: str) -> int:
         assert self.client is not None
@@ -352,14 +345,6 @@ class Playground:
         )
         out, _ = await asyncio.wait_for(process.communicate(), 180)
         return process.returncode or 0, out.decode(errors="replace")[-2000:]
-
-
-def _form(body: str) -> list[tuple[str, str]]:
-    return parse_qsl(body)
-
-
-def _encode(fields: dict[str, str]) -> str:
-    return urlencode(fields)
 
 
 # -- the web page's HTTP API ----------------------------------------------------------------------

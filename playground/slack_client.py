@@ -108,24 +108,20 @@ class SlackClient:
                 "is_ephemeral": not in_channel_message,
             },
             "response_url": self.double.response_url(key),
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": button["action_id"],
-                    "block_id": "b",
-                    "value": button.get("value", ""),
-                    "text": button.get("text", {}),
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
+            "actions": [_action(button)],
         }
         return urlencode({"payload": json.dumps(payload)}), key
 
     async def click(
-        self, button: dict[str, Any], who: Person | None = None, *, in_channel_message: bool = False
+        self,
+        button: dict[str, Any],
+        who: Person | None = None,
+        *,
+        in_channel_message: bool = False,
+        key: str | None = None,
     ) -> tuple[int, str]:
         """Click a button taken from a message the app sent; returns (status, response_url key)."""
-        body, key = self.click_body(button, who, in_channel_message=in_channel_message)
+        body, key = self.click_body(button, who, key, in_channel_message=in_channel_message)
         response = await self.post(body, "application/x-www-form-urlencoded")
         return response.status, key
 
@@ -156,16 +152,7 @@ class SlackClient:
         """A click on the person's Home tab: a button, or a conversations_select that ``picked`` a
         channel. No channel and no response_url, as Slack sends it; returns the HTTP status."""
         who = who or Person()
-        action: dict[str, Any] = {
-            "type": element.get("type", "button"),
-            "action_id": element["action_id"],
-            "block_id": "b",
-            "action_ts": f"{time.time():.6f}",
-        }
-        if picked is not None:
-            action["selected_conversation"] = picked
-        else:
-            action["value"] = element.get("value", "")
+        action = _action({**element, "selected_conversation": picked} if picked is not None else element)
         payload = {
             "type": "block_actions",
             "api_app_id": "A111",
@@ -181,6 +168,25 @@ class SlackClient:
             urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
         )
         return response.status
+
+
+def _action(element: dict[str, Any]) -> dict[str, Any]:
+    """The ``actions`` entry Slack sends for a click on ``element``: a button's value, or the option a
+    select was set to (``selected_option`` on the element)."""
+    action: dict[str, Any] = {
+        "type": element.get("type", "button"),
+        "action_id": element["action_id"],
+        "block_id": "b",
+        "action_ts": f"{time.time():.6f}",
+    }
+    if "selected_option" in element:
+        action["selected_option"] = element["selected_option"]
+    elif "selected_conversation" in element:
+        action["selected_conversation"] = element["selected_conversation"]
+    else:
+        action["value"] = element.get("value", "")
+        action["text"] = element.get("text", {})
+    return action
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
