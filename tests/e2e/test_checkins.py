@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.runtime.dispatcher import Dispatcher
+from bot.services.checkins import ScheduleView
 from bot.services.outcomes import Who
 from bot.services.recurrence import next_occurrence
 from models.tables import Assessment, OutboxMessage, Schedule, utcnow
@@ -104,6 +105,17 @@ def _ana() -> Who:
     return Who("T111", "C111", "U111")
 
 
+async def _announced_monday(bot: RunningBot, slack: SlackClient, double: SlackDouble) -> ScheduleView:
+    """ana sets the channel's check-in to Monday 09:00 and the channel hears of it; the schedule."""
+    await command(slack, "checkin weekly mon 9am")
+    await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)
+    assert bot.runtime is not None
+    shown = await bot.runtime.deps.checkins.show(_ana())
+    assert shown.schedule is not None
+    assert shown.schedule.next_due_at is not None
+    return shown.schedule
+
+
 async def _cron(database_url: str, double: SlackDouble, now: datetime) -> tuple[int, str]:
     """Run `python -m bot checkins --now` as cron would; the double keeps answering meanwhile."""
     process = await _start_cron(database_url, double, now)
@@ -131,13 +143,9 @@ async def test_the_cron_command_posts_what_is_due_once_and_reports_failures(
     bot: RunningBot, slack: SlackClient, double: SlackDouble
 ) -> None:
     """`python -m bot checkins --now T` posts once and exits 0; a refused post exits 1 and pauses."""
-    await command(slack, "checkin weekly mon 9am")
-    await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)
-    assert bot.runtime is not None
-    shown = await bot.runtime.deps.checkins.show(_ana())
-    assert shown.schedule is not None
-    assert shown.schedule.next_due_at is not None
-    due = shown.schedule.next_due_at
+    schedule = await _announced_monday(bot, slack, double)
+    due = schedule.next_due_at
+    assert due is not None
     code, output = await _cron(bot.settings.database_url, double, due)
     assert code == 0, output
     assert "check-ins posted: 1" in output
@@ -146,7 +154,7 @@ async def test_the_cron_command_posts_what_is_due_once_and_reports_failures(
     assert "check-ins posted: 0" in output
     assert sum("Maturity check-in" in t for t in await _channel_texts(double)) == 1
     double.leave_channel("C111")
-    following = next_occurrence(shown.schedule.rhythm, max(due, utcnow()))
+    following = next_occurrence(schedule.rhythm, max(due, utcnow()))
     code, output = await _cron(bot.settings.database_url, double, following)
     assert code == 1, output
     assert "not_in_channel" in output
@@ -262,20 +270,16 @@ async def test_a_check_in_waits_out_a_rate_limit_and_an_archived_channel_pauses(
     bot: RunningBot, slack: SlackClient, double: SlackDouble
 ) -> None:
     """A 429 on the check-in is waited out (posted once); an archived channel pauses the schedule."""
-    await command(slack, "checkin weekly mon 9am")
-    await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)
-    assert bot.runtime is not None
-    shown = await bot.runtime.deps.checkins.show(_ana())
-    assert shown.schedule is not None
-    assert shown.schedule.next_due_at is not None
-    due = shown.schedule.next_due_at
+    schedule = await _announced_monday(bot, slack, double)
+    due = schedule.next_due_at
+    assert due is not None
     double.script("chat.postMessage", Scripted(retry_after=1))
     code, output = await _cron(bot.settings.database_url, double, due)
     assert code == 0, output
     assert sum("Maturity check-in" in t for t in await _channel_texts(double)) == 1
     assert len(double.api_calls("chat.postMessage")) == 3  # the announcement, the 429, the post
     double.archive_channel("C111")
-    code, output = await _cron(bot.settings.database_url, double, next_occurrence(shown.schedule.rhythm, due))
+    code, output = await _cron(bot.settings.database_url, double, next_occurrence(schedule.rhythm, due))
     assert code == 1
     assert "is_archived" in output
     assert "This channel was archived" in all_text(await command(slack, "checkin"))
@@ -374,9 +378,7 @@ async def test_a_crash_between_claim_and_post_is_posted_once_after_the_lease_run
     """The cron run claims the check-in and is killed (-9) with its post in flight, before Slack took
     it: running cron again posts nothing new, and once the dead run's lease has run out the app's
     dispatcher posts it, once."""
-    await command(slack, "checkin weekly mon 9am")
-    await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)  # the announcement
-    due = await _next_due(bot, _ana())
+    due = (await _announced_monday(bot, slack, double)).next_due_at
     assert due is not None
     assert bot.runtime is not None
     app_dispatcher = bot.runtime.dispatcher
