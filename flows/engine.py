@@ -3,11 +3,22 @@
 Everything here is a pure function of a :class:`~flows.schema.Flow` and the answers given so far
 (``{question_id: option_id}``), so it can be tested exhaustively and called from any service.
 
-Scoring is staged, as in CMMI: a category reaches level N when every criterion (question) of that
-category at levels 0..N is fully met; a category with no criterion at some level passes it as
-soon as the levels below are met. Level 0 is the floor. The overall level follows the flow's rule.
-Each level also carries a finer score, ``level + progress towards the next level``, so two teams
-at the same level can still be told apart.
+**Scoring.** A flow's questions form cells, one per (category, level) with level >= 1; level 0 is
+where every team starts. A cell *passes* on the flow's stated threshold (``scoring:``, by default
+its answered criteria's mean credit is at least 0.75 and none is at 0; "Not applicable" answers
+are left out and never pass a cell alone). A cell with no questions is a level the public model
+describes as unchanged for that category: it passes exactly when the level below does.
+A category's level is the number of its levels that pass, so one answer can move it by at most one
+level, a better answer never lowers it, and a gap at a low level costs one level, not all of them.
+The finer score is ``level + the share of the first failing level's criteria in place``
+("level 2 with 40% of level 3 in place"). The overall level follows the flow's rule.
+
+**Adaptive asking.** Within a cell questions are asked in file order (most telling first) until
+the cell is settled: it can no longer pass (an answer at 0, or a mean out of reach), or all but
+one of its criteria are answered and each is fully met, or all are answered. Once a
+cell fails clearly (a practice answered as absent, or a mean below one half) the category's
+higher levels are not asked: they count as not in place. "Not sure" fails a cell but never stops
+the category, because it is not evidence that the practice is missing.
 """
 
 from __future__ import annotations
@@ -16,9 +27,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from flows.schema import Flow, Option, OverallRule, Question
+from flows.schema import Flow, Option, OptionKind, OverallRule, Question, Step
 
 Answers = Mapping[str, str]
+
+CLEAR_FAIL_MEAN = 0.5  # a failed cell whose answered mean is below this is clearly not in place
 
 
 @dataclass(frozen=True)
@@ -26,7 +39,9 @@ class CategoryResult:
     category_id: str
     level: int
     score: float
-    missed: tuple[str, ...]  # question ids that block the next level, in flow order
+    missed: tuple[str, ...]  # questions of the next level to reach answered below full credit
+    next_level: int | None = None  # the first level of this category not in place (None at the top)
+    find_out: tuple[str, ...] = ()  # questions answered "Not sure", in flow order
 
 
 @dataclass(frozen=True)
@@ -35,25 +50,84 @@ class Score:
     score: float
     categories: tuple[CategoryResult, ...]
 
+    @property
+    def find_out(self) -> tuple[str, ...]:
+        return tuple(q for c in self.categories for q in c.find_out)
+
+
+def chosen(question: Question, answers: Answers) -> Option | None:
+    return question.option(answers.get(question.id, ""))
+
 
 def credit(question: Question, answers: Answers) -> float:
-    """Credit earned on one question: 0 when unanswered or skipped."""
-    option = question.option(answers.get(question.id, ""))
-    return option.credit if option is not None else 0.0
+    """Credit earned on one question: 0 when unanswered, skipped, unsure or not applicable."""
+    option = chosen(question, answers)
+    return option.credit if option is not None and option.kind is OptionKind.PRACTICE else 0.0
+
+
+@dataclass(frozen=True)
+class _Cell:
+    passed: bool
+    settled: bool  # the outcome is known: the cell's unanswered questions need not be asked
+    clear_fail: bool  # settled and clearly not in place: stop asking the category's higher levels
+    in_place: float  # share of the applicable criteria's credit in place (unanswered count as 0)
+
+
+def _cell(flow: Flow, questions: tuple[Question, ...], answers: Answers) -> _Cell:
+    rule = flow.scoring
+    applicable = 0
+    answered: list[tuple[float, bool]] = []  # (credit, is a practice)
+    for question in questions:
+        option = chosen(question, answers)
+        if option is not None and option.kind is OptionKind.NOT_APPLICABLE:
+            continue
+        applicable += 1
+        if option is not None:
+            answered.append((option.credit, option.kind is OptionKind.PRACTICE))
+    credits = [c for c, _ in answered]
+    total = sum(credits)
+    in_place = total / applicable if applicable else 0.0
+    if applicable == 0:  # every criterion answered "Not applicable": settled, and never a pass
+        return _Cell(False, True, False, 0.0)
+    has_zero = rule.zero_fails and any(c <= 0.0 for c in credits)
+    out_of_reach = (total + (applicable - len(credits))) / applicable < rule.pass_mean
+    if has_zero or out_of_reach:
+        practice = [c for c, is_practice in answered if is_practice]
+        absent = rule.zero_fails and any(c <= 0.0 for c in practice)
+        low = bool(practice) and sum(practice) / len(practice) < CLEAR_FAIL_MEAN
+        return _Cell(False, True, absent or low, in_place)
+    # Passing is settled once all but one criterion are answered and each is fully met (for a
+    # two-question cell: the most telling question, fully met); the last one could only confirm.
+    enough = len(credits) >= max(1, applicable - 1)
+    passes = bool(credits) and enough and total / len(credits) >= rule.pass_mean
+    settled = len(credits) == applicable or (enough and all(c >= 1.0 for c in credits))
+    return _Cell(passes, settled, False, in_place)
+
+
+def _walk_category(flow: Flow, category_id: str, answers: Answers) -> tuple[list[_Cell | None], set[str]]:
+    """Each level's cell (None where the flow has no questions) and the questions not to ask."""
+    cells: list[_Cell | None] = []
+    skipped: set[str] = set()
+    stopped = False
+    for number in range(1, flow.max_level + 1):
+        questions = flow.cell(category_id, number)
+        if not questions:
+            cells.append(None)
+            continue
+        state = _cell(flow, questions, answers)
+        cells.append(state)
+        if stopped or state.settled:
+            skipped.update(q.id for q in questions if q.id not in answers)
+        stopped = stopped or state.clear_fail
+    return cells, skipped
 
 
 def skipped_ids(flow: Flow, answers: Answers) -> set[str]:
-    """Question ids not worth asking: a lower level of their category is clearly missed."""
-    ceiling: dict[str, int] = {}  # category -> lowest level whose gate an answer clearly missed
-    for question in flow.questions:
-        option = question.option(answers.get(question.id, ""))
-        if option is not None and option.skips_higher_levels:
-            current = ceiling.get(question.category)
-            if current is None or question.level < current:
-                ceiling[question.category] = question.level
-    # A skipping answer on a question that is itself skipped must not count; because ceilings only
-    # skip strictly higher levels, the lowest ceiling per category is never itself skipped.
-    return {q.id for q in flow.questions if q.category in ceiling and q.level > ceiling[q.category]}
+    """Question ids not worth asking given the answers so far (see the module's docstring)."""
+    skipped: set[str] = set()
+    for category in flow.categories:
+        skipped |= _walk_category(flow, category.id, answers)[1]
+    return skipped
 
 
 def questions_to_ask(flow: Flow, answers: Answers) -> list[Question]:
@@ -106,35 +180,41 @@ def progress(flow: Flow, answers: Answers) -> tuple[int, int]:
     return sum(1 for q in askable if q.id in answers), len(askable)
 
 
-def _category_result(flow: Flow, category_id: str, answers: Answers, skipped: set[str]) -> CategoryResult:
-    questions = [q for q in flow.questions if q.category == category_id]
-
-    def met(q: Question) -> bool:
-        return q.id not in skipped and credit(q, answers) >= 1.0
-
-    level = 0
-    for number in range(0, flow.max_level + 1):
-        if all(met(q) for q in questions if q.level == number):
-            level = number
-        else:
-            break
-    # Level 0 is the floor even when level-0 criteria are missed; the level itself is then 0.
+def _category_result(flow: Flow, category_id: str, answers: Answers) -> CategoryResult:
+    cells, _ = _walk_category(flow, category_id, answers)
+    passed: list[bool] = []
+    below = True  # level 0 is where every team starts
+    for state in cells:
+        below = below if state is None else state.passed
+        passed.append(below)
+    level = sum(passed)
+    find_out = tuple(
+        q.id
+        for q in flow.questions
+        if q.category == category_id and (o := chosen(q, answers)) is not None and o.kind is OptionKind.UNSURE
+    )
     if level == flow.max_level:
-        return CategoryResult(category_id, level, float(level), ())
-    target = level + 1
-    # Progress towards the next level: the criteria of the next level, plus (only at level 0)
-    # the level-0 criteria, because those can still be missing there.
-    pool = [q for q in questions if q.level == target or (level == 0 and q.level == 0)]
-    fraction = sum(0.0 if q.id in skipped else credit(q, answers) for q in pool) / len(pool) if pool else 0.0
-    missed = tuple(q.id for q in questions if q.level <= target and not met(q))
+        return CategoryResult(category_id, level, float(level), (), None, find_out)
+    first_failing = passed.index(False)  # never an empty cell: those fail only after a failing one
+    state = cells[first_failing]
+    next_level = first_failing + 1
+    fraction = state.in_place if state is not None else 0.0
+    missed = tuple(
+        q.id
+        for q in flow.cell(category_id, next_level)
+        if (o := chosen(q, answers)) is not None
+        and o.kind is not OptionKind.NOT_APPLICABLE
+        and credit(q, answers) < 1.0
+    )
     # Keep the finer score strictly inside the level so it never reads as the next level.
-    return CategoryResult(category_id, level, round(level + min(fraction, 0.99), 2), missed)
+    return CategoryResult(
+        category_id, level, round(level + min(fraction, 0.99), 2), missed, next_level, find_out
+    )
 
 
 def score_assessment(flow: Flow, answers: Answers) -> Score:
     """Score the answers: per-category levels and scores, and the overall level by the flow's rule."""
-    skipped = skipped_ids(flow, answers)
-    categories = tuple(_category_result(flow, c.id, answers, skipped) for c in flow.categories)
+    categories = tuple(_category_result(flow, c.id, answers) for c in flow.categories)
     ordered = sorted(categories, key=lambda r: (r.level, r.score))
     pick = ordered[(len(ordered) - 1) // 2] if flow.overall is OverallRule.MEDIAN else ordered[0]
     mean = sum(r.score for r in categories) / len(categories)
@@ -199,28 +279,40 @@ def says_the_same(a: str, b: str) -> bool:
     return len(left & right) / len(left | right) >= SAME_STEP
 
 
-def tailored_next_steps(flow: Flow, score: Score, limit: int = STEPS_SHOWN) -> list[str]:
+def covered(flow: Flow, step: Step, answers: Answers) -> bool:
+    """The team already said it has what this step would build."""
+    return bool(step.covered_by) and all(
+        (q := flow.question(qid)) is not None and credit(q, answers) >= 1.0 for qid in step.covered_by
+    )
+
+
+def tailored_next_steps(flow: Flow, score: Score, answers: Answers, limit: int = STEPS_SHOWN) -> list[str]:
     """Next steps towards the team's next level (overall level + 1), and only that level's.
 
-    First the advice of the criteria the categories holding the team at its level missed (furthest
-    behind first), then the flow's own steps for those categories at that level; steps that say
-    the same thing as one already listed are left out. At the top level, the flow's steps for
-    staying there.
+    For each category holding the team at its level (furthest behind first): the advice of the
+    criteria it answered below full credit at the first level it has not reached, then the flow's
+    own steps for reaching that level, leaving out steps the team said it has already
+    (``covered_by``). The categories take turns, so each one holding the team back gets a step;
+    a step saying the same thing as one already listed is left out. At the top level, the flow's
+    steps for staying there.
     """
-    steps: list[str] = []
-
-    def add(text: str) -> None:
-        if len(steps) < limit and not any(says_the_same(text, kept) for kept in steps):
-            steps.append(text)
-
+    queues: list[list[str]] = []
     holding = sorted((r for r in score.categories if r.level == score.level), key=lambda r: r.score)
-    if score.level < flow.max_level:
-        for result in holding:
-            for question_id in result.missed:
-                question = flow.question(question_id)
-                if question is not None:  # ``missed`` is what blocks exactly that next level
-                    add(question.advice)
     for result in holding:
-        for step in flow.steps_for(result.category_id, result.level):
-            add(step)
+        queue = [q.advice for qid in result.missed if (q := flow.question(qid)) is not None]
+        from_level = result.level if result.next_level is None else result.next_level - 1
+        queue += [
+            s.text for s in flow.steps_for(result.category_id, from_level) if not covered(flow, s, answers)
+        ]
+        queues.append(queue)
+    steps: list[str] = []
+    while len(steps) < limit and any(queues):
+        for queue in queues:
+            while queue:
+                text = queue.pop(0)
+                if not any(says_the_same(text, kept) for kept in steps):
+                    steps.append(text)
+                    break
+            if len(steps) >= limit:
+                break
     return steps

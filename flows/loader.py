@@ -135,6 +135,7 @@ def load_flows(extra_dirs: Iterable[Path] = ()) -> dict[str, Flow]:
     """
     problems: list[Problem] = []
     flows: dict[str, Flow] = {}
+    files: dict[str, Path] = {}
     for directory in [BUILTIN_DIR, *extra_dirs]:
         if not directory.is_dir():
             problems.append(Problem(str(directory), None, "", "flows directory does not exist"))
@@ -155,6 +156,43 @@ def load_flows(extra_dirs: Iterable[Path] = ()) -> dict[str, Flow]:
                 continue
             seen_here[flow.id] = file
             flows[flow.id] = flow
+            files[flow.id] = file
+    if not problems:
+        problems = same_as_problems(flows, files)
     if problems:
         raise FlowError(problems)
     return flows
+
+
+def same_as_problems(flows: dict[str, Flow], files: dict[str, Path]) -> list[Problem]:
+    """Check every ``same_as`` against the flows loaded with it: the flow, question and options exist."""
+    problems: list[Problem] = []
+    for flow in flows.values():
+        file = files[flow.id]
+        root: yaml.Node | None = None
+        for qi, question in enumerate(flow.questions):
+            for si, same in enumerate(question.same_as):
+                where: tuple[str | int, ...] = ("questions", qi, "same_as", si)
+                other = flows.get(same.flow)
+                target = other.question(same.question) if other is not None else None
+                if same.flow == flow.id:
+                    found = [((*where, "flow"), "must name another flow")]
+                elif other is None:
+                    found = [((*where, "flow"), f"unknown flow '{same.flow}'")]
+                elif target is None:
+                    found = [((*where, "question"), f"'{same.flow}' has no question '{same.question}'")]
+                else:
+                    found = [
+                        (
+                            (*where, "options", theirs),
+                            f"'{theirs}' is not an option of {same.flow}/{same.question}",
+                        )
+                        for theirs in same.options
+                        if target.option(theirs) is None
+                    ]
+                if found and root is None:
+                    root = yaml.compose(file.read_text(encoding="utf-8"), Loader=_Loader)
+                problems += [
+                    Problem(str(file), _line_of(root, path), _dotted(path), msg) for path, msg in found
+                ]
+    return problems

@@ -79,7 +79,9 @@ class CommitmentService:
             if flow is None:
                 return StepUnknown()
             # The steps the result showed, worked out again from its stored answers.
-            steps = engine.tailored_next_steps(flow, engine.score_assessment(flow, view.answers))
+            steps = engine.tailored_next_steps(
+                flow, engine.score_assessment(flow, view.answers), view.answers
+            )
             if not 0 <= step_index < len(steps):
                 return StepUnknown()
             taken = await repo.count_for_result(conn, result_id)

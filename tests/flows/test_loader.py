@@ -24,7 +24,7 @@ def problems_of(text: str) -> list[str]:
 def test_the_tiny_flow_loads() -> None:
     """A valid file loads with its questions in order; an integer version becomes a string."""
     flow = parse_flow(TINY.replace('version: "1"', "version: 3"), "tiny.yaml")
-    assert [q.id for q in flow.questions] == ["b0", "b1", "b2", "r1", "r2"]
+    assert [q.id for q in flow.questions] == ["b1", "b1v", "b2", "r1", "r1m"]
     assert flow.version == "3"
 
 
@@ -40,43 +40,80 @@ def test_a_misspelt_key_names_its_line_and_path() -> None:
     broken = TINY.replace("    why: Hand-run training drifts.", "    wy: Hand-run training drifts.")
     problems = problems_of(broken)
     line = broken.splitlines().index("    wy: Hand-run training drifts.") + 1
-    assert f"team.yaml:{line} [questions[1].wy]: unknown key (check its spelling)" in problems
-    assert any("[questions[1].why]: Field required" in p for p in problems)
+    assert f"team.yaml:{line} [questions[0].wy]: unknown key (check its spelling)" in problems
+    assert any("[questions[0].why]: Field required" in p for p in problems)
 
 
 def test_an_overlong_button_label_is_refused() -> None:
-    """Option labels longer than Slack's 75-character button limit are refused at their line."""
-    broken = TINY.replace("label: Tested in CI", "label: " + "x" * 80)
+    """Answer labels are short (40 characters; a sentence goes in `detail`), refused at their line."""
+    broken = TINY.replace("label: Tested in CI", "label: " + "x" * 41)
     (problem,) = problems_of(broken)
-    assert "[questions[2].options[1].label]" in problem
-    assert "at most 75 characters" in problem
+    assert "[questions[2].options[2].label]" in problem
+    assert "at most 40 characters" in problem
 
 
 def test_unknown_references_are_refused() -> None:
     """A question naming an undefined category or level is reported where it is written."""
-    broken = TINY.replace("    category: run\n    level: 2", "    category: ops\n    level: 7")
+    broken = TINY.replace(
+        "    category: run\n    level: 1\n    text: Are", "    category: ops\n    level: 7\n    text: Are"
+    )
     problems = problems_of(broken)
-    assert any("[questions[4].category]: unknown category 'ops'" in p for p in problems)
-    assert any("[questions[4].level]: unknown level 7" in p for p in problems)
+    assert any("[questions[3].category]: unknown category 'ops'" in p for p in problems)
+    assert any("[questions[3].level]: unknown level 7" in p for p in problems)
 
 
 def test_duplicate_ids_and_questions_that_decide_nothing() -> None:
     """Duplicate question ids and a question whose every option meets it are both refused."""
-    broken = TINY.replace("id: b1\n", "id: b0\n").replace(
-        "{id: untested, label: Untested, credit: 0}", "{id: untested, label: Untested, credit: 1}"
+    broken = (
+        TINY.replace("id: b1v\n", "id: b1\n")
+        .replace("{id: untested, label: Untested, credit: 0}", "{id: untested, label: Untested, credit: 1}")
+        .replace(
+            "{id: smoke, label: A smoke test, credit: 0.5}", "{id: smoke, label: A smoke test, credit: 1}"
+        )
     )
     problems = problems_of(broken)
-    assert any("duplicate question id 'b0'" in p for p in problems)
+    assert any("duplicate question id 'b1'" in p for p in problems)
     assert any("every option meets the criterion" in p for p in problems)
 
 
-def test_a_skipping_option_must_not_outscore_a_plain_one() -> None:
-    """A skip on a better answer than another option would let a better answer lower the score."""
-    broken = TINY.replace(
-        '{id: none, label: "No", credit: 0, skips_higher_levels: true}',
-        '{id: none, label: "No", credit: 0.9, skips_higher_levels: true}',
+def test_level_zero_questions_and_reserved_option_ids_are_refused() -> None:
+    """Level 0 is where every team starts; 'unsure' and 'n-a' belong to the standard answers."""
+    broken = TINY.replace("    category: build\n    level: 2", "    category: build\n    level: 0").replace(
+        "{id: hand, label: By hand, credit: 0}", "{id: unsure, label: By hand, credit: 0}"
     )
-    assert any("must not earn more credit" in p for p in problems_of(broken))
+    problems = problems_of(broken)
+    assert any("[questions[2].level]: level 0 is where every team starts" in p for p in problems)
+    assert any("[questions[0].options[0].id]: option id 'unsure' is reserved" in p for p in problems)
+
+
+def test_a_step_covered_by_an_unknown_question_is_refused() -> None:
+    broken = TINY.replace("covered_by: [b1]", "covered_by: [b9]")
+    assert any("[next_steps[0].steps[1].covered_by]: unknown question 'b9'" in p for p in problems_of(broken))
+
+
+def _with_same_as(tmp_path: Path, same_as: str) -> list[str]:
+    text = TINY.replace("    not_applicable: true\n", f"    not_applicable: true\n    same_as: {same_as}\n")
+    (tmp_path / "tiny.yaml").write_text(text)
+    with pytest.raises(FlowError) as caught:
+        load_flows([tmp_path])
+    return [str(p) for p in caught.value.problems]
+
+
+def test_same_as_is_checked_against_the_other_flow(tmp_path: Path) -> None:
+    """`same_as` must name another loaded flow's question, its options and this question's options."""
+    (problem,) = _with_same_as(tmp_path, "[{flow: nope, question: x, options: {a: log}}]")
+    assert "[questions[3].same_as[0].flow]: unknown flow 'nope'" in problem
+    (problem,) = _with_same_as(tmp_path, "[{flow: tiny, question: r1m, options: {alerts: log}}]")
+    assert "must name another flow" in problem
+    problems = problems_of(
+        TINY.replace(
+            "    not_applicable: true\n",
+            "    not_applicable: true\n    same_as: [{flow: google, question: x, options: {a: bad}}]\n",
+        )
+    )
+    assert any(
+        "[questions[3].same_as[0].options.a]: 'bad' is not an option of this question" in p for p in problems
+    )
 
 
 def test_missing_next_steps_are_named() -> None:
@@ -138,4 +175,26 @@ def test_flows_check_names_a_bad_source_url(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 1
-    assert f"{flow_file}:8 [sources[0].url]: must be an http:// or https:// URL" in done.stderr
+    assert f"{flow_file}:9 [sources[0].url]: must be an http:// or https:// URL" in done.stderr
+
+
+def test_flows_check_of_one_file_checks_its_same_as_against_the_shipped_flows(tmp_path: Path) -> None:
+    """A team's flow linked to a shipped flow's question that does not exist is named by the check."""
+    flow_file = tmp_path / "tiny.yaml"
+    flow_file.write_text(
+        TINY.replace(
+            "    not_applicable: true\n",
+            "    not_applicable: true\n    same_as: [{flow: google, question: nope, options: {a: log}}]\n",
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "flows", "check", str(flow_file)],
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "[questions[3].same_as[0].question]: 'google' has no question 'nope'" in done.stderr

@@ -203,7 +203,7 @@ async def _finish(engine: AsyncEngine, who: Who, flow_id: str, pick: int) -> Com
     outcome: object = await service.start(who, flow_id)
     while isinstance(outcome, QuestionShown):
         q = outcome.question
-        option = q.options[min(pick, len(q.options) - 1)]
+        option = q.practices[min(pick, len(q.practices) - 1)]
         outcome = await service.answer(who, outcome.assessment_id, outcome.revision, q.id, option.id)
     assert isinstance(outcome, Completed)
     return outcome

@@ -67,7 +67,7 @@ async def test_finishing_an_assessment_keeps_the_team_level_and_its_history(engi
         outcome: object = await service.start(who, "google")
         while isinstance(outcome, QuestionShown):
             q = outcome.question
-            option = q.options[min(pick, len(q.options) - 1)]
+            option = q.practices[min(pick, len(q.practices) - 1)]
             outcome = await service.answer(who, outcome.assessment_id, outcome.revision, q.id, option.id)
         assert isinstance(outcome, Completed)
     async with engine.connect() as conn:
