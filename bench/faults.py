@@ -95,7 +95,15 @@ from sqlalchemy.pool import NullPool
 
 from bench.children import Termination, forget, free_port, stop_all_children, stop_process, track
 from playground.drive import answer_buttons
-from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, Person, SlackClient, SlackDouble, all_text
+from playground.slack_api import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    Person,
+    SlackClient,
+    SlackDouble,
+    all_text,
+    buttons,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_SCRIPT = ROOT / "scripts" / "postgres"
@@ -471,7 +479,7 @@ async def read_database(url: str) -> Snapshot:
 
 class Kind(enum.Enum):
     QUESTION = "question"
-    DONE = "done"  # the completion note (or the post-failed note, which also means it completed)
+    DONE = "done"  # the private result preview, or a note after Share (the result exists either way)
     APOLOGY = "apology"
     COMPLETE = "already complete"
     NOTHING = "nothing in progress"
@@ -487,7 +495,9 @@ def classify(message: dict[str, Any]) -> Kind:
         return Kind.APOLOGY
     if answer_buttons(message):
         return Kind.QUESTION
-    if "Done!" in words or "couldn't post your result" in lowered:
+    if any(w in words for w in ("Only you can see this", "Shared:", "Kept private")) or any(
+        w in lowered for w in ("couldn't post your result", "will appear in this channel shortly")
+    ):
         return Kind.DONE
     if "already complete" in lowered:
         return Kind.COMPLETE
@@ -652,6 +662,27 @@ class Crowd:
         if any(c[:2] == shown[:2] for c in self.figures.confirmed):
             self.figures.asked_again += 1
 
+    async def _share(self, who: Person, preview: dict[str, Any] | None) -> bool:
+        """Press Share on the preview (or, its reply lost, on `/maturity status`) until Slack's
+        answer to that click arrives: the post is queued once, however often it is pressed."""
+        message = preview
+        for _ in range(MAX_ACTIONS):
+            share = next((b for b in buttons(message or {}) if b.get("action_id") == "share_result"), None)
+            if share is None:
+                message = await self._command(who, "status")
+                if message is not None and not any(
+                    b.get("action_id") == "share_result" for b in buttons(message)
+                ):
+                    return True  # shared already: status offers no Share
+                continue
+            reply = await self._click(share, who)
+            if reply is not None and classify(reply) is Kind.DONE:
+                return True
+            message = None if reply is None or classify(reply) is not Kind.APOLOGY else message
+            await asyncio.sleep(RETRY_PAUSE)
+        self.figures.problems.append(f"{who.user_id}: could not share the result")
+        return False
+
     async def walk(self, who: Person) -> None:
         try:
             if await self._walk(who):
@@ -677,7 +708,7 @@ class Crowd:
                     current, seen_question = reply, True
                     self._check_not_asked_again(current)
                 elif kind is Kind.NOTHING and clicked_last:
-                    return True  # the last click completed it; its reply was lost
+                    return await self._share(who, None)  # the last click completed it; reply lost
                 elif kind is Kind.NOTHING and not seen_question:
                     need_start = True  # the first start never happened
                 elif kind is Kind.IN_PROGRESS:
@@ -704,7 +735,7 @@ class Crowd:
                 await asyncio.sleep(RETRY_PAUSE)  # then the same click again
             elif kind is Kind.DONE:
                 self.figures.confirmed.add(clicked)
-                return True
+                return await self._share(who, reply)
             elif kind is Kind.QUESTION:
                 resends = 0
                 shown = question_of(answer_buttons(reply)[-1])

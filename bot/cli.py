@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from bot.runtime.logs import configure_logging
 from bot.runtime.settings import Settings
-from flows.loader import FlowError, Problem, flow_files, load_flow, load_flows
+from flows.loader import BUILTIN_DIR, FlowError, Problem, flow_files, load_flow, load_flows, same_as_problems
 from flows.schema import Flow
 
 SETUP_HINT = "See README.md, section 'Create the Slack app', for where to find these values."
@@ -106,13 +106,24 @@ def _check_flows(paths: list[Path], settings: Settings) -> int:
     problems: list[Problem] = []
     found: dict[str, Flow] = {}
     if paths:
+        files: dict[str, Path] = {}
         for file in flow_files(paths):
             try:
                 flow = load_flow(file)
             except FlowError as exc:
                 problems.extend(exc.problems)
             else:
-                found[flow.id] = flow
+                found[flow.id], files[flow.id] = flow, file
+        if not problems:  # `same_as` may name a shipped flow: check against those too
+            try:
+                shipped = load_flows()
+            except FlowError:
+                shipped = {}
+            together = {**shipped, **found}
+            where = {flow_id: BUILTIN_DIR / f"{flow_id}.yaml" for flow_id in shipped} | files
+            problems = [
+                p for p in same_as_problems(together, where) if p.file in {str(f) for f in files.values()}
+            ]
     else:
         try:
             found = load_flows([settings.flows_dir] if settings.flows_dir else [])

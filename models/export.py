@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, exists, func, or_, select, update
 
 from models import teams as teams_repo
 from models.commitments import commitments, updates
-from models.outbox import CHART_KIND, NUDGE_KIND, RESULT_KIND, outbox
+from models.outbox import CHART_KIND, DETAILS_KIND, NUDGE_KIND, RESULT_KIND, outbox
 from models.repository import (
     Db,
     answers,
@@ -43,9 +43,17 @@ class ExportRow:
 
 
 async def completed(
-    db: Db, team_id: str, channel_id: str | None = None, since: datetime | None = None
+    db: Db,
+    team_id: str,
+    channel_id: str | None = None,
+    since: datetime | None = None,
+    visible_to: str | None = None,
 ) -> list[ExportRow]:
-    """The workspace's completed results (one channel's, or those completed since ``since``), oldest first."""
+    """The workspace's completed results (one channel's, or those completed since ``since``), oldest first.
+
+    With ``visible_to`` (a Slack user id), only results their owners shared in the channel, and
+    that person's own: a result kept private is nobody else's to export.
+    """
     query = (
         select(
             assessments.c.id,
@@ -71,6 +79,9 @@ async def completed(
         query = query.where(channels.c.slack_channel_id == channel_id)
     if since is not None:
         query = query.where(assessments.c.completed_at >= since)
+    if visible_to is not None:
+        shared = exists().where(outbox.c.kind == RESULT_KIND, outbox.c.ref_id == results.c.id)
+        query = query.where(or_(people.c.slack_user_id == visible_to, shared))
     rows = (await db.execute(query)).all()
     by_result = await categories_of(db, [row[6] for row in rows])
     return [
@@ -132,6 +143,17 @@ async def forget(db: Db, team_id: str, user_id: str) -> Forgotten:
             .where(assessments.c.person_id == person, results.c.posted_ts.is_not(None))
         )
     ).all()
+    # The details replies in those posts' threads (Slack keeps a reply when its parent goes).
+    replies = (
+        await db.execute(
+            select(outbox.c.slack_channel_id, outbox.c.sent_ts).where(
+                outbox.c.kind == DETAILS_KIND,
+                outbox.c.slack_team_id == team_id,
+                outbox.c.slack_user_id == user_id,
+                outbox.c.sent_ts.is_not(None),
+            )
+        )
+    ).all()
 
     async def count(query: Select[Any]) -> int:
         return int(await db.scalar(query) or 0)
@@ -152,12 +174,12 @@ async def forget(db: Db, team_id: str, user_id: str) -> Forgotten:
         commitment_updates=await count(
             select(func.count()).select_from(updates).where(updates.c.person_id == person)
         ),
-        posts=tuple((str(channel), str(ts)) for channel, ts in posted),
+        posts=tuple((str(channel), str(ts)) for channel, ts in [*replies, *posted]),
     )
     # Their results' posts and charts still queued (never posted after all), and their nudges.
     await db.execute(
         delete(outbox).where(
-            outbox.c.kind.in_([RESULT_KIND, CHART_KIND, NUDGE_KIND]),
+            outbox.c.kind.in_([RESULT_KIND, CHART_KIND, DETAILS_KIND, NUDGE_KIND]),
             outbox.c.slack_team_id == team_id,
             outbox.c.slack_user_id == user_id,
         )

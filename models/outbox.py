@@ -21,6 +21,7 @@ outbox = cast(Table, OutboxMessage.__table__)
 
 RESULT_KIND = "result"  # a completed result's post to its channel; ref_id is the result id
 CHART_KIND = "result_chart"  # a result's chart, for the thread of its channel post; ref_id as above
+DETAILS_KIND = "result_details"  # the rest of a result (categories, more steps), in that thread
 NUDGE_KIND = "nudge"  # a private reminder of an assessment left waiting; user id is whose
 
 

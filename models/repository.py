@@ -153,6 +153,32 @@ async def in_progress(db: Db, person_id: int, channel_id: int) -> AssessmentRow 
     return _assessment(row) if row else None
 
 
+@dataclass(frozen=True)
+class GivenAnswer:
+    flow_id: str
+    question_id: str
+    option_id: str
+    answered_at: datetime
+
+
+async def recent_answers(
+    db: Db, person_id: int, channel_id: int, flow_ids: set[str], since: datetime
+) -> list[GivenAnswer]:
+    """This person's answers in this channel to the given models since ``since``, newest first."""
+    rows = await db.execute(
+        select(assessments.c.flow_id, answers.c.question_id, answers.c.option_id, answers.c.answered_at)
+        .join(answers, answers.c.assessment_id == assessments.c.id)
+        .where(
+            assessments.c.person_id == person_id,
+            assessments.c.channel_id == channel_id,
+            assessments.c.flow_id.in_(sorted(flow_ids)),
+            answers.c.answered_at >= since,
+        )
+        .order_by(answers.c.answered_at.desc(), answers.c.id.desc())
+    )
+    return [GivenAnswer(f, q, o, as_utc(at)) for f, q, o, at in rows.all()]
+
+
 async def create_assessment(
     db: Db, actor: Actor, flow_id: str, flow_version: str, first_question_id: str
 ) -> AssessmentRow:

@@ -77,7 +77,8 @@ class PastResult:
     categories: tuple[tuple[str, int, float], ...]
     post_status: str | None = None  # its channel post in the outbox: pending, sent or failed
     post_error: str | None = None
-    outbox_id: int | None = None
+    outbox_id: int | None = None  # None: never shared (kept private, or not decided yet)
+    result_id: int | None = None
 
 
 async def latest_results(db: Db, person_id: int, channel_id: int, limit: int = 3) -> Sequence[PastResult]:
@@ -106,7 +107,7 @@ async def latest_results(db: Db, person_id: int, channel_id: int, limit: int = 3
     by_result = await categories_of(db, [row[0] for row in rows])
     return [
         PastResult(*row[1:7], categories=tuple(by_result[row[0]]), post_status=row[7], post_error=row[8],
-                   outbox_id=row[9])
+                   outbox_id=row[9], result_id=row[0])
         for row in rows
     ]  # fmt: skip
 

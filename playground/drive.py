@@ -13,9 +13,23 @@ from playground.slack_api import Person, SlackClient, buttons
 Message = dict[str, Any]
 
 
-def answer_buttons(message: Message) -> list[dict[str, Any]]:
-    """The answer options of a question message, in order (empty when it is not a question)."""
-    return [b for b in buttons(message) if str(b.get("action_id", "")).startswith("answer:")]
+STANDARD_ANSWERS = ("|unsure", "|n-a")  # how the values of "Not sure" and "Not applicable" end
+
+
+def answer_buttons(message: Message, *, standard: bool = False) -> list[dict[str, Any]]:
+    """The practice options of a question message, least to most mature (empty when it is not a
+    question); with ``standard``, "Not sure" and "Not applicable" too, last."""
+    return [
+        b
+        for b in buttons(message)
+        if str(b.get("action_id", "")).startswith("answer:")
+        and (standard or not str(b.get("value", "")).endswith(STANDARD_ANSWERS))
+    ]
+
+
+def share_button(message: Message) -> dict[str, Any] | None:
+    """The "Share in #channel" button of a result preview, if the message is one."""
+    return next((b for b in buttons(message) if b.get("action_id") == "share_result"), None)
 
 
 async def command(slack: SlackClient, text: str, who: Person | None = None) -> Message:
@@ -53,7 +67,17 @@ async def answer_all(
 
 
 async def finish(
-    slack: SlackClient, model: str = "google", pick: int = -1, who: Person | None = None
+    slack: SlackClient,
+    model: str = "google",
+    pick: int = -1,
+    who: Person | None = None,
+    *,
+    share: bool = True,
 ) -> Message:
-    """Start ``model`` and answer every question with option ``pick``; returns the last reply."""
-    return await answer_all(slack, await command(slack, f"start {model}", who), pick, who)
+    """Start ``model``, answer every question with option ``pick`` and (with ``share``) press Share
+    on the private preview; returns the last reply (the preview when not sharing)."""
+    preview = await answer_all(slack, await command(slack, f"start {model}", who), pick, who)
+    button = share_button(preview)
+    if not share or button is None:
+        return preview
+    return await click(slack, button, who)

@@ -178,6 +178,10 @@ class SlackDouble(ResponseUrls, SocketMode):
         """The channel's history as Slack returns it, oldest first, thread replies included."""
         return [m.to_slack() for m in self.workspace.messages.get(channel_id, [])]
 
+    def posts(self, channel_id: str) -> list[dict[str, Any]]:
+        """The channel's top-level messages, oldest first (thread replies left out)."""
+        return [m for m in self.messages(channel_id) if not m.get("thread_ts") or m["thread_ts"] == m["ts"]]
+
     def ephemerals(self, channel_id: str, user_id: str) -> list[dict[str, Any]]:
         """The ephemeral messages the bot showed ``user_id`` in the channel, oldest first."""
         return [m.to_slack() for m in self.workspace.ephemerals.get((channel_id, user_id), [])]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -20,6 +21,7 @@ from bot.services.outcomes import (
     AlreadyComplete,
     AlreadyRecorded,
     AssessmentGone,
+    Carried,
     ChooseModel,
     Completed,
     FlowRemoved,
@@ -31,6 +33,7 @@ from bot.services.outcomes import (
     QuestionShown,
     Replaced,
     ResumeOrRestart,
+    ShareResult,
     StatusReport,
     Who,
 )
@@ -39,9 +42,11 @@ from flows.schema import Flow, Question
 from models import repository as repo
 from models import results as results_repo
 from models import teams as teams_repo
-from models.tables import Status
+from models.tables import Status, utcnow
 
 logger = logging.getLogger(__name__)
+
+CARRY_OVER = timedelta(days=90)  # answers to the same practice in another model this recent are offered
 
 
 class _LostRace(Exception):
@@ -72,8 +77,10 @@ class AssessmentService:
             if (question := flow.question(q)) is not None and question.option(o) is not None
         }
 
-    @staticmethod
-    def _view(
+    async def _view(
+        self,
+        conn: AsyncConnection,
+        owner: tuple[int, int],
         flow: Flow,
         assessment_id: int,
         revision: int,
@@ -81,16 +88,37 @@ class AssessmentService:
         answers: dict[str, str],
         note: QuestionNote | None = None,
     ) -> QuestionShown:
+        """The question to show; ``owner`` is the (person, channel) row ids, for carried answers."""
         askable = [q.id for q in engine.questions_to_ask(flow, answers)]
         number = askable.index(question.id) + 1 if question.id in askable else len(askable)
         answered = sum(1 for q in askable if q in answers)
+        chosen = answers.get(question.id)
+        carried = None if chosen is not None else await self._carried(conn, owner, question)
         return QuestionShown(
-            flow, assessment_id, revision, question, answers.get(question.id), number, answered,
-            len(askable), number == 1, note,
+            flow, assessment_id, revision, question, chosen, number, answered, len(askable), number == 1,
+            note, carried,
         )  # fmt: skip
 
-    def _current_view(
-        self, view: repo.AssessmentView, note: QuestionNote | None = None
+    async def _carried(
+        self, conn: AsyncConnection, owner: tuple[int, int], question: Question
+    ) -> Carried | None:
+        """The newest answer to the same practice in another model, here, in the last 90 days."""
+        if not question.same_as:
+            return None
+        sources = {same.flow: same for same in question.same_as if same.flow in self.flows}
+        if not sources:
+            return None
+        since = utcnow() - CARRY_OVER
+        for given in await repo.recent_answers(conn, owner[0], owner[1], set(sources), since):
+            same = sources[given.flow_id]
+            ours = same.options.get(given.option_id) if given.question_id == same.question else None
+            if ours is not None and question.option(ours) is not None:
+                title = self.flows[given.flow_id].title
+                return Carried(ours, given.flow_id, title, given.answered_at)
+        return None
+
+    async def _current_view(
+        self, conn: AsyncConnection, view: repo.AssessmentView, note: QuestionNote | None = None
     ) -> QuestionShown | FlowRemoved:
         """The question an assessment is on, as stored."""
         a = view.assessment
@@ -102,7 +130,8 @@ class AssessmentService:
         if question is None:
             # Every question has an answer but the last click was lost; show the last one again.
             question = engine.questions_to_ask(flow, answers)[-1]
-        return self._view(flow, a.id, a.revision, question, answers, note)
+        owner = (a.person_id, a.channel_id)
+        return await self._view(conn, owner, flow, a.id, a.revision, question, answers, note)
 
     # -- starting --------------------------------------------------------------------------------
 
@@ -129,7 +158,7 @@ class AssessmentService:
                         raise
             view = await repo.get_assessment(conn, current.id)
             assert view is not None
-            shown = self._current_view(view)
+            shown = await self._current_view(conn, view)
             return shown if isinstance(shown, FlowRemoved) else ResumeOrRestart(shown, flow)
 
     async def _create(self, conn: AsyncConnection, actor: repo.Actor, flow: Flow) -> QuestionShown:
@@ -137,7 +166,8 @@ class AssessmentService:
         assert first is not None  # a valid flow has questions
         assessment = await repo.create_assessment(conn, actor, flow.id, flow.version, first.id)
         logger.info("assessment_started", extra={"assessment_id": assessment.id, "flow": flow.id})
-        return self._view(flow, assessment.id, assessment.revision, first, {})
+        owner = (actor.person_id, actor.channel_id)
+        return await self._view(conn, owner, flow, assessment.id, assessment.revision, first, {})
 
     async def restart(self, who: Who, assessment_id: int, flow_name: str) -> Outcome:
         """Abandon the assessment in progress (kept as history) and start ``flow_name`` afresh."""
@@ -199,7 +229,7 @@ class AssessmentService:
         if a.revision != revision:
             repeated = choice is not None and answers.get(choice[0]) == choice[1]
             note = QuestionNote.ALREADY_COUNTED if repeated else QuestionNote.EARLIER_STEP
-            return self._current_view(view, note=note)
+            return await self._current_view(conn, view, note=note)
         return view, flow, answers
 
     async def answer(
@@ -224,7 +254,7 @@ class AssessmentService:
                     or question.option(option_id) is None
                     or view.assessment.current_question_id != question_id
                 ):
-                    return self._current_view(view, note=QuestionNote.NOT_CURRENT)
+                    return await self._current_view(conn, view, note=QuestionNote.NOT_CURRENT)
                 answers = {**answers, question_id: option_id}
                 following = engine.next_question(flow, answers, after=question_id)
                 status = Status.IN_PROGRESS if following else Status.COMPLETED
@@ -234,17 +264,19 @@ class AssessmentService:
                     raise _LostRace
                 await repo.save_answer(conn, assessment_id, question_id, option_id)
                 if following is not None:
-                    return self._view(flow, assessment_id, revision + 1, following, answers)
+                    owner = (view.assessment.person_id, view.assessment.channel_id)
+                    return await self._view(
+                        conn, owner, flow, assessment_id, revision + 1, following, answers
+                    )
                 score = engine.score_assessment(flow, answers)
                 result_id = await results_repo.add_result(conn, assessment_id, score)
                 await teams_repo.refresh(conn, view.assessment.channel_id, flow.id)
+                # Nothing goes to the channel yet: the person sees a private preview and decides.
+                # If that reply is lost, `/maturity status` shows the result with its Share button.
                 completed = Completed(
                     flow, assessment_id, result_id, view.slack_user_id, view.slack_channel_id, score,
-                    engine.tailored_next_steps(flow, score), outbox_id=0,
+                    engine.tailored_next_steps(flow, score, answers), outbox_id=0,
                 )  # fmt: skip
-                # Queued with the result, in one transaction: a crash from here on delays the
-                # channel post but cannot lose it.
-                outbox_id = await queue_result(conn, view.slack_team_id, completed, delay=self.click_grace)
         except _LostRace:
             return await self._after_lost_race(assessment_id)
         logger.info(
@@ -256,7 +288,35 @@ class AssessmentService:
                 "maturity_score": score.score,
             },
         )
-        return replace(completed, outbox_id=outbox_id)
+        return completed
+
+    async def share(self, who: Who, result_id: int) -> Outcome:
+        """Share in the channel: queue the result's post (once, however often it is pressed).
+
+        The result is shown as it was scored; a result of an older version of its model than the
+        one installed now is not rescored silently: it is refused with a note instead.
+        """
+        async with self.db.begin() as conn:
+            assessment_id = await results_repo.assessment_of(conn, result_id)
+            view = await repo.get_assessment(conn, assessment_id) if assessment_id is not None else None
+            if view is None or (view.slack_team_id, view.slack_channel_id) != (who.team_id, who.channel_id):
+                return AssessmentGone()
+            if view.slack_user_id != who.user_id:
+                return NotYours(view.slack_user_id)
+            flow = self.flows.get(view.assessment.flow_id)
+            if flow is None or flow.version != view.assessment.flow_version:
+                return FlowRemoved(view.assessment.flow_id)
+            answers = self._usable_answers(flow, view.answers)
+            score = engine.score_assessment(flow, answers)
+            completed = Completed(
+                flow, view.assessment.id, result_id, view.slack_user_id, view.slack_channel_id, score,
+                engine.tailored_next_steps(flow, score, answers), outbox_id=0,
+            )  # fmt: skip
+            # The click that shares delivers it itself (and tells the person how it went); if its
+            # process dies, a dispatcher takes it once the grace is over.
+            outbox_id = await queue_result(conn, view.slack_team_id, completed, delay=self.click_grace)
+        logger.info("result_shared", extra={"result_id": result_id, "outbox_id": outbox_id})
+        return ShareResult(replace(completed, outbox_id=outbox_id))
 
     async def _after_lost_race(self, assessment_id: int) -> Outcome:
         logger.info("click_ignored", extra={"assessment_id": assessment_id, "reason": "duplicate"})
@@ -264,7 +324,7 @@ class AssessmentService:
             view = await repo.get_assessment(conn, assessment_id)
             if view is None or view.assessment.status != Status.IN_PROGRESS:
                 return AlreadyRecorded()
-            return self._current_view(view, note=QuestionNote.ALREADY_COUNTED)
+            return await self._current_view(conn, view, note=QuestionNote.ALREADY_COUNTED)
 
     async def back(self, who: Who, assessment_id: int, revision: int) -> Outcome:
         """Show the previous question again so its answer can be changed."""
@@ -276,10 +336,11 @@ class AssessmentService:
                 view, flow, answers = loaded
                 previous = engine.previous_question(flow, answers, view.assessment.current_question_id or "")
                 if previous is None:
-                    return self._current_view(view, note=QuestionNote.FIRST_QUESTION)
+                    return await self._current_view(conn, view, note=QuestionNote.FIRST_QUESTION)
                 if not await repo.claim_revision(conn, assessment_id, revision, previous.id):
                     raise _LostRace
-                return self._view(flow, assessment_id, revision + 1, previous, answers)
+                owner = (view.assessment.person_id, view.assessment.channel_id)
+                return await self._view(conn, owner, flow, assessment_id, revision + 1, previous, answers)
         except _LostRace:
             return await self._after_lost_race(assessment_id)
 
@@ -315,7 +376,7 @@ class AssessmentService:
             if refused is not None:
                 return refused
             assert view is not None
-            return self._current_view(view)
+            return await self._current_view(conn, view)
 
     async def status(self, who: Who) -> StatusReport:
         """This person's assessment in progress and latest results in this channel."""
@@ -328,7 +389,7 @@ class AssessmentService:
             in_progress = None
             if current is not None:
                 view = await repo.get_assessment(conn, current.id)
-                shown = self._current_view(view) if view else None
+                shown = await self._current_view(conn, view) if view else None
                 in_progress = shown if isinstance(shown, QuestionShown) else None
             results = await results_repo.latest_results(conn, actor.person_id, actor.channel_id)
         return StatusReport(in_progress, [(self.flows.get(r.flow_id), r) for r in results])

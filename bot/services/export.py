@@ -96,14 +96,18 @@ class ExportService:
         self.flows = flows
 
     async def rows(
-        self, team_id: str, channel_id: str | None = None, since: datetime | None = None
+        self,
+        team_id: str,
+        channel_id: str | None = None,
+        since: datetime | None = None,
+        visible_to: str | None = None,
     ) -> list[ExportRow]:
         async with self.db.connect() as conn:
-            return await export_repo.completed(conn, team_id, channel_id, since)
+            return await export_repo.completed(conn, team_id, channel_id, since, visible_to)
 
     async def channel_csv(self, who: Who) -> tuple[int, str]:
-        """The channel's completed results as CSV, and how many there are."""
-        rows = await self.rows(who.team_id, who.channel_id)
+        """The channel's completed results as CSV (those shared, and the asker's own), and how many."""
+        rows = await self.rows(who.team_id, who.channel_id, visible_to=who.user_id)
         return len(rows), to_csv(rows, self.flows)
 
     async def forget(self, who: Who) -> Forgotten:

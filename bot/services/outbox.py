@@ -33,6 +33,7 @@ from bot.services.outcomes import (
     Completed,
     NotYours,
     PostStillQueued,
+    ShareResult,
     Who,
 )
 from bot.services.ports import Delivered, DeliveryOutcome, RetryLater, Skipped, Undeliverable
@@ -73,6 +74,15 @@ class Settled:
 
 
 CHART_KIND = repo.CHART_KIND
+DETAILS_KIND = repo.DETAILS_KIND
+
+
+@dataclass(frozen=True)
+class ResultDetails:
+    """The rest of a shared result, for the thread under its compact channel post."""
+
+    completed: Completed
+    thread_ts: str
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,7 @@ class ResultChart:
 
 
 MessageContent = Completed | ScheduleAnnouncement | CheckinPost | NudgePost
-Content = MessageContent | ResultChart
+Content = MessageContent | ResultChart | ResultDetails
 """What a queued message says, as domain data (the Slack edge renders it)."""
 
 
@@ -131,7 +141,14 @@ def completed_from_payload(payload: dict[str, Any], flows: dict[str, Flow], item
         return None
     score = payload["score"]
     categories = tuple(
-        CategoryResult(c["category_id"], int(c["level"]), float(c["score"]), tuple(c["missed"]))
+        CategoryResult(
+            c["category_id"],
+            int(c["level"]),
+            float(c["score"]),
+            tuple(c["missed"]),
+            c.get("next_level"),  # payloads queued before these fields existed lack them
+            tuple(c.get("find_out", ())),
+        )
         for c in score["categories"]
     )
     return Completed(
@@ -184,6 +201,9 @@ class OutboxService:
         elif row.kind == CHART_KIND:
             charted = completed_from_payload(row.payload["result"], self.flows, row.ref_id or 0)
             content = ResultChart(charted, str(row.payload["thread_ts"])) if charted else None
+        elif row.kind == DETAILS_KIND:
+            detailed = completed_from_payload(row.payload["result"], self.flows, row.ref_id or 0)
+            content = ResultDetails(detailed, str(row.payload["thread_ts"])) if detailed else None
         return QueuedMessage(
             row.id,
             row.kind,
@@ -260,11 +280,13 @@ class OutboxService:
         completed = message.completed
         if completed is not None:
             await results_repo.record_post(conn, completed.result_id, ts, error)
-            if ts is not None and len(completed.flow.categories) > 1:
+            # The compact post is followed in its thread by the rest of the result, then the chart.
+            follow = [DETAILS_KIND] + ([CHART_KIND] if len(completed.flow.categories) > 1 else [])
+            for kind in follow if ts is not None else []:
                 await repo.enqueue(
                     conn,
-                    kind=CHART_KIND,
-                    dedupe_key=f"{CHART_KIND}:{completed.result_id}",
+                    kind=kind,
+                    dedupe_key=f"{kind}:{completed.result_id}",
                     team_id=message.team_id,
                     channel_id=message.channel_id,
                     user_id=message.user_id,
@@ -309,7 +331,7 @@ class OutboxService:
 
     async def repost(
         self, who: Who, item_id: int
-    ) -> Completed | AssessmentGone | NotYours | AlreadyPosted | PostStillQueued:
+    ) -> ShareResult | AssessmentGone | NotYours | AlreadyPosted | PostStillQueued:
         """ "Post again": queue a failed result once more, for the person it belongs to."""
         async with self.db.begin() as conn:
             row = await repo.get(conn, item_id)
@@ -325,4 +347,4 @@ class OutboxService:
         if completed is None:
             return AssessmentGone()
         logger.info("outbox_requeued", extra={"item": item_id})
-        return completed
+        return ShareResult(completed)

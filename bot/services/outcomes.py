@@ -7,6 +7,7 @@ outcome (exhaustively, so a new outcome without a renderer fails the type check)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from flows.engine import Score
@@ -35,6 +36,16 @@ class QuestionNote(StrEnum):
 
 
 @dataclass(frozen=True)
+class Carried:
+    """An answer this person gave to the same practice in another model, offered here."""
+
+    option_id: str
+    flow_id: str
+    flow_title: str
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
 class QuestionShown:
     """The question an assessment is on, with where it stands."""
 
@@ -48,11 +59,16 @@ class QuestionShown:
     total: int
     first: bool
     note: QuestionNote | None = None
+    carried: Carried | None = None  # pre-selected from another model (only while unanswered here)
 
 
 @dataclass(frozen=True)
 class Completed:
-    """The last answer was accepted, the result stored and its channel post queued (``outbox_id``)."""
+    """A stored result: the last answer was accepted and the result kept (history).
+
+    Nothing goes to the channel until the person presses Share; then ``outbox_id`` is its queued
+    channel post (0 before that).
+    """
 
     flow: Flow
     assessment_id: int
@@ -159,6 +175,34 @@ class NothingInProgress:
 
 
 @dataclass(frozen=True)
+class ResultPreview:
+    """The private preview of a result, with Share / Keep private.
+
+    ``in_channel`` is False when the bot is known not to be a member of the channel (the preview
+    then says how to invite it; Share works after the invite).
+    """
+
+    completed: Completed
+    channel_name: str | None = None
+    in_channel: bool = True
+
+
+@dataclass(frozen=True)
+class ShareResult:
+    """Share was pressed: the result's channel post is queued (``completed.outbox_id``); deliver it."""
+
+    completed: Completed
+
+
+@dataclass(frozen=True)
+class KeptPrivate:
+    """Keep private was pressed: nothing is posted; Share stays available."""
+
+    result_id: int
+    channel_id: str
+
+
+@dataclass(frozen=True)
 class AlreadyPosted:
     """ "Post again" on a result that is in the channel by now."""
 
@@ -188,8 +232,18 @@ Notice = (
 )
 """Short answers to a request that changed nothing."""
 
-Reply = QuestionShown | ResultShared | ChooseModel | ResumeOrRestart | Paused | StatusReport | Notice
+Reply = (
+    QuestionShown
+    | ResultPreview
+    | ResultShared
+    | KeptPrivate
+    | ChooseModel
+    | ResumeOrRestart
+    | Paused
+    | StatusReport
+    | Notice
+)
 """Everything that is shown to the person who asked."""
 
-Outcome = Reply | Completed
+Outcome = Reply | Completed | ShareResult
 """Everything a use case of the assessment conversation returns."""

@@ -19,6 +19,8 @@ COMMIT = "commit"  # take on a result's next step: "commit:<n>", the value "<res
 COMMITMENT_ACTIONS = {"commitment_done": "done", "commitment_still": "still", "commitment_drop": "drop"}
 SNOOZE = "checkin_snooze"  # skip a channel's next check-in; the value is the schedule id
 REPOST = "repost"  # "Post again" on a result that could not be posted; the value is the outbox id
+SHARE_RESULT = "share_result"  # "Share in #channel" on a result preview; the value is the result id
+KEEP_PRIVATE = "keep_private"  # "Keep private" on a result preview; the value is the result id
 LEADERBOARD = "leaderboard"  # "leaderboard:<model>": show that model's board; the value "<model>|<0|1>"
 LEADERBOARD_SHARE = "leaderboard_share"  # post the board in the channel; the value as above
 HOME_START = "home_start"  # "home_start:<model>": a channel picked on the Home tab to take it in
@@ -96,6 +98,13 @@ def decode_resume(value: str) -> int | None:
     """The assessment id a Resume button carries (None: the one in progress in the channel)."""
     if value == RESUME_CURRENT:
         return None
+    if not value.isdigit():
+        raise BadValue(value[:40])
+    return int(value)
+
+
+def decode_result(value: str) -> int:
+    """The result id a Share / Keep private button carries."""
     if not value.isdigit():
         raise BadValue(value[:40])
     return int(value)

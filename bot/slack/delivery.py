@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.services.outbox import DeliveryState
-from bot.services.outcomes import Completed, Outcome, PostStatus, ResultShared
+from bot.services.outcomes import Completed, Outcome, PostStatus, ResultPreview, ResultShared, ShareResult
 from bot.slack.blocks.notices import build_apology_message
 from bot.slack.deps import Deps
 from bot.slack.messenger import ReplyTarget
@@ -34,10 +34,30 @@ async def share(deps: Deps, completed: Completed) -> ResultShared:
             )
 
 
-async def deliver(deps: Deps, outcome: Outcome, target: ReplyTarget, *, from_click: bool) -> None:
-    """Show ``outcome`` to the person; a completed result goes to the channel first."""
+async def preview(deps: Deps, completed: Completed, channel_name: str | None) -> ResultPreview:
+    """A completed result, privately, with Share: it says so when the bot is not in the channel."""
+    in_channel = True
+    if not completed.channel_id.startswith("D"):  # a DM with the bot: it can always post there
+        channel = await deps.messenger.channel_info(completed.channel_id)
+        in_channel = channel is None or (channel.is_member and not channel.is_archived)  # unknown: try
+        channel_name = channel.name if channel is not None and channel.name else channel_name
+    return ResultPreview(completed, channel_name, in_channel)
+
+
+async def deliver(
+    deps: Deps,
+    outcome: Outcome,
+    target: ReplyTarget,
+    *,
+    from_click: bool,
+    channel_name: str | None = None,
+) -> None:
+    """Show ``outcome`` to the person: a completed result as a private preview; a shared one goes
+    to the channel first, and the person learns how that went."""
     if isinstance(outcome, Completed):
-        outcome = await share(deps, outcome)
+        outcome = await preview(deps, outcome, channel_name)
+    elif isinstance(outcome, ShareResult):
+        outcome = await share(deps, outcome.completed)
     rendered = render_reply(outcome)
     await deps.messenger.reply(target, rendered.message, replace=from_click and rendered.replaces_clicked)
 

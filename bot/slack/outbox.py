@@ -12,12 +12,16 @@ from typing import Any, assert_never
 
 from bot.services.checkins import CheckinPost, ScheduleAnnouncement
 from bot.services.nudges import NudgePost
-from bot.services.outbox import FLOW_REMOVED, MessageContent, QueuedMessage, ResultChart
+from bot.services.outbox import FLOW_REMOVED, MessageContent, QueuedMessage, ResultChart, ResultDetails
 from bot.services.outcomes import Completed
 from bot.services.ports import Delivered, DeliveryOutcome, RetryLater, Skipped, Undeliverable
 from bot.slack.away import DEFAULT_AWAY, away_markers, is_away
 from bot.slack.blocks.checkins import build_announcement_message, build_checkin_message, build_nudge_message
-from bot.slack.blocks.result import build_post_failed_message, build_result_message
+from bot.slack.blocks.result import (
+    build_post_failed_message,
+    build_result_details_message,
+    build_result_message,
+)
 from bot.slack.charts import Axis, radar_alt_text, radar_png, render
 from bot.slack.messenger import CONNECTION_ERROR, TIMEOUT, UNREADABLE, Messenger, Sent
 from flows.schema import Flow
@@ -78,6 +82,14 @@ class SlackOutbox:
             return await self._nudge(message.content)
         if isinstance(message.content, ResultChart):
             return await self._chart(message.channel_id, message.content)
+        if isinstance(message.content, ResultDetails):
+            sent = await self.messenger.post_message(
+                message.channel_id,
+                build_result_details_message(message.content.completed),
+                thread_ts=message.content.thread_ts,
+                retry=False,
+            )
+            return classify(sent)
         sent = await self.messenger.post_message(
             message.channel_id, self.render(message.content), retry=False
         )

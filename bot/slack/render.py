@@ -13,6 +13,7 @@ from bot.services.outcomes import (
     AssessmentGone,
     ChooseModel,
     FlowRemoved,
+    KeptPrivate,
     NothingInProgress,
     NotYours,
     Paused,
@@ -20,6 +21,7 @@ from bot.services.outcomes import (
     QuestionShown,
     Replaced,
     Reply,
+    ResultPreview,
     ResultShared,
     ResumeOrRestart,
     Stale,
@@ -33,7 +35,7 @@ from bot.slack.blocks.messages import (
 )
 from bot.slack.blocks.notices import build_notice_message, replaces_clicked_message
 from bot.slack.blocks.question import build_question_message
-from bot.slack.blocks.result import build_result_shared_message
+from bot.slack.blocks.result import build_kept_private, build_result_preview, build_result_shared_message
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,12 @@ def render_reply(reply: Reply) -> Rendered:
     match reply:
         case QuestionShown():
             return Rendered(build_question_message(reply), True)
+        case ResultPreview():
+            return Rendered(build_result_preview(reply), True)
         case ResultShared():
             return Rendered(build_result_shared_message(reply), True)
+        case KeptPrivate():
+            return Rendered(build_kept_private(reply), True)
         case ChooseModel():
             return Rendered(build_choose_model_message(reply), True)
         case ResumeOrRestart():

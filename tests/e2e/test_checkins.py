@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _channel_texts(double: SlackDouble, channel: str = "C111") -> list[str]:
-    return [all_text(m) for m in double.messages(channel)]
+    return [all_text(m) for m in double.posts(channel)]
 
 
 async def test_setting_showing_and_stopping_check_ins_in_the_setters_time_zone(
@@ -42,7 +42,7 @@ async def test_setting_showing_and_stopping_check_ins_in_the_setters_time_zone(
     """Times are the setter's (users.info tz), shown with it; set and off are announced in the channel."""
     reply = all_text(await command(slack, "checkin weekly mon 9am"))
     assert "every Monday at 09:00 (Europe/Berlin)" in reply
-    await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)
+    await double.wait_until(lambda: len(double.posts("C111")) == 1, timeout=10)
     (announcement,) = await _channel_texts(double)
     assert (
         "<@U111> set maturity check-ins for this channel: *every Monday at 09:00 (Europe/Berlin)*"
@@ -54,7 +54,7 @@ async def test_setting_showing_and_stopping_check_ins_in_the_setters_time_zone(
     assert "09:00" in shown
     off = all_text(await command(slack, "checkin off"))
     assert "off" in off
-    await double.wait_until(lambda: len(double.messages("C111")) == 2, timeout=10)
+    await double.wait_until(lambda: len(double.posts("C111")) == 2, timeout=10)
     assert "turned off" in (await _channel_texts(double))[-1]
 
 
@@ -86,8 +86,8 @@ async def test_a_due_check_in_is_posted_once_with_buttons_that_never_replace_it(
     due = shown.schedule.next_due_at
     for _ in range(3):
         await bot.runtime.scheduler.run_once(due)
-    await double.wait_until(lambda: len(double.messages("C111")) == 2, timeout=10)
-    checkin = double.messages("C111")[-1]
+    await double.wait_until(lambda: len(double.posts("C111")) == 2, timeout=10)
+    checkin = double.posts("C111")[-1]
     text = all_text(checkin)
     assert "Maturity check-in" in text
     assert "Nobody here has a maturity result yet" in text
@@ -97,7 +97,7 @@ async def test_a_due_check_in_is_posted_once_with_buttons_that_never_replace_it(
     question = await click(slack, button(checkin, "Take Google"), in_channel_message=True)
     assert "Question 1 of" in all_text(question)
     assert question["replace_original"] is False  # the channel's check-in stays as it was
-    assert len(double.messages("C111")) == 2  # posted once, however often the scheduler ran
+    assert len(double.posts("C111")) == 2  # posted once, however often the scheduler ran
 
 
 def _ana() -> Who:
@@ -108,7 +108,7 @@ def _ana() -> Who:
 async def _announced_monday(bot: RunningBot, slack: SlackClient, double: SlackDouble) -> ScheduleView:
     """ana sets the channel's check-in to Monday 09:00 and the channel hears of it; the schedule."""
     await command(slack, "checkin weekly mon 9am")
-    await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)
+    await double.wait_until(lambda: len(double.posts("C111")) == 1, timeout=10)
     assert bot.runtime is not None
     shown = await bot.runtime.deps.checkins.show(_ana())
     assert shown.schedule is not None
@@ -168,7 +168,9 @@ async def test_commitments_round_trip_from_a_result_through_check_ins(
 ) -> None:
     """Steps of a posted result become commitments (at most 3), check-ins list them, Done closes one."""
     await finish(slack, "google", pick=0)
-    (result,) = double.messages("C111")
+    await double.wait_until(lambda: len(double.messages("C111")) == 2, 10)  # the post, its thread reply
+    result, details = double.messages("C111")
+    assert details["thread_ts"] == result["ts"]
     added = await click(slack, button(result, "Commit to 1"), in_channel_message=True)
     assert "Team commitment added (1 of 3 from this result)" in all_text(added)
     assert added["replace_original"] is False
@@ -177,7 +179,7 @@ async def test_commitments_round_trip_from_a_result_through_check_ins(
     )
     for n in (2, 3):
         await click(slack, button(result, f"Commit to {n}"), in_channel_message=True)
-    limit = await click(slack, button(result, "Commit to 4"), in_channel_message=True)
+    limit = await click(slack, button(details, "Commit to 4"), in_channel_message=True)  # in the thread
     assert "already has 3 commitments" in all_text(limit)
 
     await command(slack, "checkin weekly mon 9am")
@@ -208,7 +210,7 @@ async def test_commitments_round_trip_from_a_result_through_check_ins(
 
 def _posted_with(double: SlackDouble, text: str) -> dict[str, Any] | None:
     """The first message in #ml-platform whose text includes ``text``."""
-    return next((m for m in double.messages("C111") if text in all_text(m)), None)
+    return next((m for m in double.posts("C111") if text in all_text(m)), None)
 
 
 async def test_stalled_assessments_get_one_nudge_per_check_in_unless_away_or_off(
@@ -311,7 +313,7 @@ async def test_a_sydney_check_in_across_the_southern_spring_forward(
 
 
 def _checkins(double: SlackDouble) -> list[dict[str, Any]]:
-    return [m for m in double.messages("C111") if "Maturity check-in" in all_text(m)]
+    return [m for m in double.posts("C111") if "Maturity check-in" in all_text(m)]
 
 
 async def _run_at(bot: RunningBot, *moments: datetime) -> None:

@@ -15,13 +15,22 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from bot.runtime.server import EVENTS_PATH
-from playground.drive import answer_buttons, click, command
-from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, Scripted, SlackClient, SlackDouble, all_text
+from playground.drive import answer_all, click, command
+from playground.slack_api import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    Scripted,
+    SlackClient,
+    SlackDouble,
+    all_text,
+    button,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,23 +116,17 @@ async def slack_to(bot_process: BotProcess, double: SlackDouble) -> AsyncIterato
         yield SlackClient(lambda: bot_process.url + EVENTS_PATH, double, session)
 
 
-async def _last_click(slack: SlackClient) -> dict[str, object]:
-    """Start google and answer with the best option up to the last question, which is returned."""
-    message = await command(slack, "start google")
-    for _ in range(50):
-        if _is_last(message):
-            return message
-        message = await click(slack, answer_buttons(message)[-1])
-    raise AssertionError("never reached the last question")
+async def _preview(slack: SlackClient) -> dict[str, Any]:
+    """Start google and answer every question with the best option; returns the private preview
+    (its Share button is the click that posts)."""
+    preview = await answer_all(slack, await command(slack, "start google"))
+    assert "Only you can see this" in all_text(preview)
+    return preview
 
 
-def _is_last(message: dict[str, object]) -> bool:
-    text = all_text(message)  # "Question N of N" on the last question
-    for part in text.split("Question ")[1:]:
-        words = part.split()
-        if len(words) >= 3 and words[1] == "of" and words[0] == words[2]:
-            return True
-    return False
+def _posts(double: SlackDouble) -> list[dict[str, Any]]:
+    """The channel's top-level messages (a shared result's details follow in its thread)."""
+    return [m for m in double.messages("C111") if not m.get("thread_ts")]
 
 
 async def test_kill_9_while_the_post_waits_on_a_rate_limit_posts_once_after_restart(
@@ -132,15 +135,15 @@ async def test_kill_9_while_the_post_waits_on_a_rate_limit_posts_once_after_rest
     """Killed (-9) while Slack's Retry-After holds the result back: the next process posts it, once."""
     await bot_process.start()
     double.script("chat.postMessage", Scripted(retry_after=3))
-    last = await _last_click(slack_to)
-    done = await click(slack_to, answer_buttons(last)[-1])
+    preview = await _preview(slack_to)
+    done = await click(slack_to, button(preview, "Share in #"))
     assert "will appear in this channel shortly" in all_text(done)
     bot_process.kill()  # SIGKILL: no shutdown code runs at all
     assert double.messages("C111") == []
     await bot_process.start()
-    await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=20)
+    await double.wait_until(lambda: len(_posts(double)) == 1, timeout=20)
     await asyncio.sleep(1.5)  # a second copy, if any, would arrive by now
-    (posted,) = double.messages("C111")
+    (posted,) = _posts(double)
     assert "Level 2: CI/CD pipeline automation" in all_text(posted)
 
 
@@ -150,30 +153,30 @@ async def test_sigterm_while_the_post_waits_stops_cleanly_and_the_next_process_p
     """SIGTERM hands queued posts back and exits 0; after a restart the result is posted exactly once."""
     await bot_process.start()
     double.script("chat.postMessage", Scripted(retry_after=3))
-    last = await _last_click(slack_to)
-    done = await click(slack_to, answer_buttons(last)[-1])
+    preview = await _preview(slack_to)
+    done = await click(slack_to, button(preview, "Share in #"))
     assert "will appear in this channel shortly" in all_text(done)
     assert await bot_process.signal(signal.SIGTERM) == 0
     assert double.messages("C111") == []
     await bot_process.start()
-    await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=20)
+    await double.wait_until(lambda: len(_posts(double)) == 1, timeout=20)
     await asyncio.sleep(1.5)
-    assert len(double.messages("C111")) == 1
+    assert len(_posts(double)) == 1
     assert "dispatcher_stopped" in bot_process.log.read_text()
 
 
 async def test_sigterm_during_the_last_click_finishes_it_first(
     bot_process: BotProcess, slack_to: SlackClient, double: SlackDouble
 ) -> None:
-    """A stop that arrives while the last click is still posting lets it finish: posted once, person told."""
+    """A stop that arrives while the Share click is still posting lets it finish: posted once, person told."""
     bot_process.post_wait = 5.0
     await bot_process.start()
     double.script("chat.postMessage", Scripted(retry_after=2))  # the click waits this out
-    last = await _last_click(slack_to)
-    status, key = await slack_to.click(answer_buttons(last)[-1])
+    preview = await _preview(slack_to)
+    status, key = await slack_to.click(button(preview, "Share in #"))
     assert status == 200
     await double.wait_until(lambda: bool(double.api_calls("chat.postMessage")), timeout=10)
     assert await bot_process.signal(signal.SIGTERM) == 0
     reply = await double.wait_for_reply(key, timeout=5)
     assert "posted in this channel" in all_text(reply)
-    assert len(double.messages("C111")) == 1
+    assert len(_posts(double)) == 1

@@ -12,6 +12,11 @@ from playground.slack_api import Scripted, SlackClient, SlackDouble, all_text, b
 from tests.e2e.conftest import RunningBot, running_bot
 
 
+def _top_level_calls(double: SlackDouble) -> list[object]:
+    """chat.postMessage calls for channel posts (a shared result's details follow in its thread)."""
+    return [c for c in double.api_calls("chat.postMessage") if not c.params.get("thread_ts")]
+
+
 async def stored_result(bot: RunningBot) -> Result:
     assert bot.runtime is not None
     async with AsyncSession(bot.runtime.engine) as session:
@@ -38,7 +43,7 @@ async def test_not_in_channel_tells_the_person_once_and_post_again_works(
     double.join_channel("C111")  # someone ran /invite @maturity-bot
     again = await click(slack, button(last, "Post again"))
     assert "posted in this channel" in all_text(again)
-    (posted,) = double.messages("C111")
+    (posted,) = double.posts("C111")
     assert "Level 2: CI/CD pipeline automation" in all_text(posted)
     assert "already posted" in all_text(await click(slack, button(last, "Post again")))
     assert (await stored_result(bot)).posted_ts == posted["ts"]
@@ -51,8 +56,8 @@ async def test_a_rate_limited_post_is_retried_and_posted_once(
     double.script("chat.postMessage", Scripted(retry_after=1))
     last = await finish(slack)
     assert "posted in this channel" in all_text(last)
-    assert len(double.api_calls("chat.postMessage")) == 2
-    assert len(double.messages("C111")) == 1
+    assert len(_top_level_calls(double)) == 2
+    assert len(double.posts("C111")) == 1
     result = await stored_result(bot)
     assert result.posted_ts is not None
     assert result.post_error is None
@@ -65,8 +70,8 @@ async def test_server_errors_are_retried_with_backoff(
     double.script("chat.postMessage", Scripted(error="fatal_error", status=500, times=2))
     last = await finish(slack)
     assert "posted in this channel" in all_text(last)
-    assert len(double.api_calls("chat.postMessage")) == 3
-    assert len(double.messages("C111")) == 1
+    assert len(_top_level_calls(double)) == 3
+    assert len(double.posts("C111")) == 1
 
 
 async def test_a_post_slack_keeps_waiting_on_is_queued_not_reported_failed(
@@ -78,8 +83,8 @@ async def test_a_post_slack_keeps_waiting_on_is_queued_not_reported_failed(
         last = await finish(slack)
         assert "will appear in this channel shortly" in all_text(last)
         assert "couldn't" not in all_text(last)
-        await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)
-        assert len(double.api_calls("chat.postMessage")) == 2
+        await double.wait_until(lambda: len(double.posts("C111")) == 1, timeout=10)
+        assert len(_top_level_calls(double)) == 2
 
 
 async def test_a_queued_post_that_finally_fails_is_told_once_by_ephemeral(

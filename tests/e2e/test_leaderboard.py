@@ -23,10 +23,10 @@ async def test_a_team_of_three_is_ranked_privately_and_shared_on_request(
     labels = [b["text"]["text"] for b in buttons(reply)]
     assert "Most improved" in labels
     assert "Share in channel" in labels
-    posted_before = len(double.messages("C111"))
+    posted_before = len(double.posts("C111"))
     await slack.click(button(reply, "Share in channel"))
-    await double.wait_until(lambda: len(double.messages("C111")) == posted_before + 1)
-    shared = all_text(double.messages("C111")[-1])
+    await double.wait_until(lambda: len(double.posts("C111")) == posted_before + 1)
+    shared = all_text(double.posts("C111")[-1])
     assert "<#C111>" in shared
     assert "Share in channel" not in shared
     improved = await click(slack, button(reply, "Most improved"))

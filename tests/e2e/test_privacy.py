@@ -33,12 +33,28 @@ async def test_export_sends_the_channels_results_as_a_csv_in_a_dm(
     assert sorted((r["user_id"], r["model"]) for r in table) == [("U111", "google"), ("U222", "azure")]
 
 
+async def test_a_result_kept_private_is_exported_only_for_its_owner(
+    slack: SlackClient, double: SlackDouble
+) -> None:
+    """Keep private means nobody else exports it; its owner's own export still has it."""
+    preview = await finish(slack, "google", who=ANA, share=False)
+    await click(slack, button(preview, "Keep private"), ANA)
+    await finish(slack, "azure", who=BO)
+    assert "this channel's 1 completed result" in all_text(await command(slack, "export", BO))
+    assert "this channel's 2 completed results" in all_text(await command(slack, "export", ANA))
+    bos, anas = sorted((f for f in double.files.values() if f.completed), key=lambda f: str(f.channel))[::-1]
+    assert (bos.channel, anas.channel) == ("D222", "D111")
+    assert bos.content is not None
+    assert "U111" not in bos.content.decode()
+
+
 async def test_forget_me_asks_first_then_deletes_exactly_that_persons_data(
     slack: SlackClient, double: SlackDouble
 ) -> None:
     await finish(slack, "google", who=ANA)
     await finish(slack, "google", who=BO)
-    assert len(double.messages("C111")) == 2  # both results posted
+    assert len(double.posts("C111")) == 2  # both results posted
+    await double.wait_until(lambda: len(double.messages("C111")) == 4, timeout=10)  # and their details
     usage = all_text(await command(slack, "forget"))
     assert "/maturity forget me" in usage
     prompt = await command(slack, "forget me", ANA)
@@ -48,9 +64,10 @@ async def test_forget_me_asks_first_then_deletes_exactly_that_persons_data(
     done = await click(slack, delete, ANA)
     text = all_text(done)
     assert "1 assessment with 13 answers" in text or "1 assessment with" in text
-    assert "1 result, and 1 result message in channels" in text
-    remaining = [all_text(m) for m in double.messages("C111")]
+    assert "1 result, and 2 result messages in channels" in text  # the post and its thread reply
+    remaining = [all_text(m) for m in double.posts("C111")]
     assert len(remaining) == 1
+    assert len(double.messages("C111")) == 2  # bo's post and its thread reply
     assert "<@U222>" in remaining[0]
     status = all_text(await command(slack, "status", ANA))
     assert "<@U111>" not in status
@@ -62,7 +79,7 @@ async def test_a_multi_category_result_gets_its_radar_chart_in_the_thread(
     slack: SlackClient, double: SlackDouble
 ) -> None:
     await finish(slack, "azure", who=ANA)
-    (result,) = double.messages("C111")
+    (result,) = double.posts("C111")
     await double.wait_until(lambda: any(f.completed for f in double.files.values()), timeout=10)
     (chart,) = [f for f in double.files.values() if f.completed]
     assert (chart.channel, chart.thread_ts) == ("C111", result["ts"])
@@ -79,7 +96,7 @@ async def test_without_files_write_the_result_still_arrives_in_full(
     chart is recorded as failed for that reason, not retried forever."""
     double.script("files.getUploadURLExternal", Scripted(error="missing_scope", times=5))
     await finish(slack, "gigaom", who=ANA)
-    (result,) = double.messages("C111")
+    (result,) = double.posts("C111")
     assert "<@U111>" in all_text(result)
     assert bot.runtime is not None
     engine = bot.runtime.engine

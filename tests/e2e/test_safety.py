@@ -168,7 +168,7 @@ async def test_commands_help_unknown_and_bare_start(slack: SlackClient, double: 
     assert [b["value"] for b in buttons(picker)] == ["azure", "gigaom", "google"]
     _, key = await slack.command("start cmmi")
     assert "I don't know the model `cmmi`" in all_text(await double.wait_for_reply(key))
-    question = await click(slack, button(picker, "GigaOm"))
+    question = await click(slack, button(picker, "MLOps maturity (derived from GigaOm)"))
     assert "GigaOm" in all_text(question)
     assert "Question 1 of" in all_text(question)
 

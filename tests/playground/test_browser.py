@@ -49,7 +49,13 @@ def _drive(base: str) -> list[str]:
         wait.until(ec.text_to_be_present_in_element((By.ID, "messages"), "Question 1 of"))
         seen.append("question")
         for _ in range(20):  # the last answer of every question, as a person clicks through
-            answers = browser.find_elements(By.CSS_SELECTOR, '.msg.ephemeral button[data-action^="answer:"]')
+            answers = [  # the practices, least to most mature ("Not sure" and "Not applicable" last)
+                b
+                for b in browser.find_elements(
+                    By.CSS_SELECTOR, '.msg.ephemeral button[data-action^="answer:"]'
+                )
+                if not (b.get_attribute("data-value") or "").endswith(("|unsure", "|n-a"))
+            ]
             if not answers:
                 break
             before = browser.find_element(By.ID, "messages").text
@@ -59,6 +65,10 @@ def _drive(base: str) -> list[str]:
 
             answers[-1].click()
             wait.until(moved)
+
+        wait.until(ec.text_to_be_present_in_element((By.ID, "messages"), "Only you can see this"))
+        seen.append("private preview")
+        browser.find_element(By.CSS_SELECTOR, '.msg.ephemeral button[data-action="share_result"]').click()
 
         def posted(b: webdriver.Chrome) -> bool:
             return bool(b.find_elements(By.CSS_SELECTOR, ".msg.message"))
@@ -98,5 +108,12 @@ def _drive(base: str) -> list[str]:
 async def test_the_playground_in_headless_chromium(page: str) -> None:
     started = time.monotonic()
     seen = await asyncio.wait_for(asyncio.to_thread(_drive, page), 120)
-    assert seen == ["question", "result in channel", "switched person", "home tab", "renderer"]
+    assert seen == [
+        "question",
+        "private preview",
+        "result in channel",
+        "switched person",
+        "home tab",
+        "renderer",
+    ]
     assert (ARTIFACTS / "playground.png").stat().st_mtime >= time.time() - (time.monotonic() - started) - 5

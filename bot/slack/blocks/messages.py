@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.services.outcomes import ChooseModel, Paused, ResumeOrRestart, StatusReport
-from bot.slack.blocks.kit import actions, button, confirm, context, escape, message, section
+from bot.slack.blocks.kit import actions, button, clip, confirm, context, escape, message, section
 from bot.slack.blocks.result import post_error_reason
-from bot.slack.buttons import REPOST, RESTART, RESUME, RESUME_CURRENT, START, restart_value
+from bot.slack.buttons import REPOST, RESTART, RESUME, RESUME_CURRENT, SHARE_RESULT, START, restart_value
 from flows.simulate import questions_asked
 from models.results import PastResult
 
@@ -158,6 +158,14 @@ def build_status_message(view: StatusReport) -> dict[str, Any]:
         ]
         if again:
             blocks.append(actions("status:repost", again))
+        share = [
+            button(clip(f"Share {flow.title} ({when_of(r)})", 75), SHARE_RESULT, str(r.result_id))
+            for flow, r in view.results
+            if r.post_status is None and r.result_id is not None and flow is not None
+            and flow.version == r.flow_version
+        ][:5]  # fmt: skip
+        if share:
+            blocks.append(actions("status:share", share))
     else:
         blocks.append(context("No completed assessments in this channel yet."))
     return message("Your maturity assessments in this channel", blocks)
@@ -174,4 +182,6 @@ def _post_line(result: PastResult) -> str:
         return f"\n    :warning: not posted to the channel: {reason}"
     if result.post_status == "pending":
         return "\n    :hourglass_flowing_sand: queued for the channel, posting shortly"
+    if result.post_status is None:
+        return "\n    :lock: not shared: only you have seen it"
     return ""

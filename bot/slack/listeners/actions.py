@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.services.outcomes import Completed, Outcome, Stale
+from bot.services.outcomes import Completed, KeptPrivate, Outcome, Stale
 from bot.services.team import trend_series
 from bot.slack.blocks.checkins import build_checkin_reply
 from bot.slack.blocks.commitments import build_commitment_reply
@@ -28,12 +28,14 @@ from bot.slack.buttons import (
     COMMITMENT_ACTIONS,
     COMMITMENT_PATTERN,
     FORGET,
+    KEEP_PRIVATE,
     LEADERBOARD_PATTERN,
     LEADERBOARD_SHARE,
     PAUSE,
     REPOST,
     RESTART,
     RESUME,
+    SHARE_RESULT,
     SNOOZE,
     START_PATTERN,
     TREND_CHART,
@@ -43,6 +45,7 @@ from bot.slack.buttons import (
     decode_leaderboard,
     decode_repost,
     decode_restart,
+    decode_result,
     decode_resume,
     decode_step,
 )
@@ -65,7 +68,9 @@ def _shows(use: UseCase) -> ClickWork:
 
     async def work(deps: Deps, click: ClickRequest) -> None:
         outcome = await use(deps, click)
-        await deliver(deps, outcome, click.target, from_click=click.in_ephemeral)
+        await deliver(
+            deps, outcome, click.target, from_click=click.in_ephemeral, channel_name=click.who.channel_name
+        )
         if isinstance(outcome, Completed):  # the team changed: the Home tabs showing it follow
             deps.tasks.spawn(refresh_team_homes(deps, click.who), "home_refresh")
 
@@ -136,6 +141,14 @@ async def repost(deps: Deps, click: ClickRequest) -> Outcome:
     return await deps.outbox.repost(click.who, decode_repost(click.value))
 
 
+async def share_result(deps: Deps, click: ClickRequest) -> Outcome:
+    return await deps.assessments.share(click.who, decode_result(click.value))
+
+
+async def keep_private(deps: Deps, click: ClickRequest) -> Outcome:
+    return KeptPrivate(decode_result(click.value), click.who.channel_id)
+
+
 async def handle_answer_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
 ) -> None:
@@ -190,6 +203,20 @@ async def handle_repost_clicked(
     """Post again: queue a result that could not be posted and try it now."""
     await ack()
     _in_background("repost", _shows(repost), context, body, action)
+
+
+async def handle_share_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    await ack()
+    _in_background("share_result", _shows(share_result), context, body, action)
+
+
+async def handle_keep_private_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    await ack()
+    _in_background("keep_private", _shows(keep_private), context, body, action)
 
 
 async def snooze(deps: Deps, click: ClickRequest) -> None:
@@ -322,6 +349,8 @@ def register(app: AsyncApp) -> None:
     app.action(RESTART)(handle_restart_clicked)
     app.action(START_PATTERN)(handle_model_chosen)
     app.action(REPOST)(handle_repost_clicked)
+    app.action(SHARE_RESULT)(handle_share_clicked)
+    app.action(KEEP_PRIVATE)(handle_keep_private_clicked)
     app.action(SNOOZE)(handle_snooze_clicked)
     app.action(COMMIT_PATTERN)(handle_commitment_clicked)
     app.action(COMMITMENT_PATTERN)(handle_commitment_clicked)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import time
+from typing import Any
 
 import aiohttp
 import pytest
@@ -16,7 +17,7 @@ from bot.runtime.dispatcher import Dispatcher
 from bot.services.assessments import AssessmentService
 from bot.services.checkins import CheckinService
 from bot.services.outbox import DeliveryState, OutboxService, QueuedMessage
-from bot.services.outcomes import Completed, QuestionShown, Who
+from bot.services.outcomes import Completed, QuestionShown, ShareResult, Who
 from bot.services.ports import DeliveryOutcome
 from bot.services.recurrence import Period, Rhythm
 from bot.slack.messenger import Messenger, build_web_client
@@ -45,12 +46,26 @@ async def _complete(engine: AsyncEngine, user: str, channel: str = "C111", grace
         q = outcome.question
         outcome = await service.answer(who, outcome.assessment_id, outcome.revision, q.id, q.best_option.id)
     assert isinstance(outcome, Completed)
-    return outcome
+    shared = await service.share(who, outcome.result_id)  # the person presses Share
+    assert isinstance(shared, ShareResult)
+    return shared.completed
+
+
+def _posts(double: SlackDouble, channel_id: str) -> list[dict[str, Any]]:
+    """The channel's top-level messages (a shared result's details follow in its thread)."""
+    return [m for m in double.messages(channel_id) if not m.get("thread_ts")]
 
 
 async def _statuses(engine: AsyncEngine) -> list[str]:
+    """The states of the queued posts (a shared result's thread follow-ups left out)."""
     async with AsyncSession(engine) as session:
-        return list((await session.execute(select(OutboxMessage.status))).scalars())
+        follow_ups = ["result_details", "result_chart"]
+        query = (
+            select(OutboxMessage.status)
+            .where(OutboxMessage.kind.not_in(follow_ups))
+            .order_by(OutboxMessage.id)
+        )
+        return list((await session.execute(query)).scalars())
 
 
 async def test_two_dispatchers_share_the_queue_and_post_each_result_once(
@@ -67,13 +82,13 @@ async def test_two_dispatchers_share_the_queue_and_post_each_result_once(
     second.start()
     try:
         await double.wait_until(
-            lambda: len(double.messages("C333")) + len(double.messages("C444")) == 12, timeout=30
+            lambda: len(_posts(double, "C333")) + len(_posts(double, "C444")) == 12, timeout=30
         )
         await asyncio.sleep(0.5)  # time for a duplicate to show up, if there were one
     finally:
         await first.stop()
         await second.stop()
-    posted = [all_text(m) for m in double.messages("C333") + double.messages("C444")]
+    posted = [all_text(m) for m in _posts(double, "C333") + _posts(double, "C444")]
     assert len(posted) == 12
     assert sorted(next(w for w in t.split() if w.startswith("<@U")) for t in posted) == sorted(
         {f"<@U{n:03d}>" for n in range(12)}
@@ -90,7 +105,7 @@ async def test_a_rate_limited_channel_is_retried_after_retry_after(
     dispatcher = Dispatcher(OutboxService(engine, FLOWS), sender, poll=0.1)
     dispatcher.start()
     try:
-        await double.wait_until(lambda: len(double.messages("C111")) == 1, timeout=10)
+        await double.wait_until(lambda: len(_posts(double, "C111")) == 1, timeout=10)
     finally:
         await dispatcher.stop()
     assert len(double.api_calls("chat.postMessage")) == 2
@@ -107,7 +122,7 @@ async def _announce_in(engine: AsyncEngine, double: SlackDouble, channels: list[
 
 
 def _refused(double: SlackDouble) -> int:
-    posted = sum(len(double.messages(c)) for c in double.workspace.channels)
+    posted = sum(len(_posts(double, c)) for c in double.workspace.channels)
     return len(double.api_calls("chat.postMessage")) - posted
 
 
@@ -123,11 +138,11 @@ async def test_a_workspace_at_its_limit_is_held_for_retry_after_not_hammered(
     dispatcher = Dispatcher(OutboxService(engine, FLOWS), sender, poll=0.1, concurrency=2)
     dispatcher.start()
     try:
-        await double.wait_until(lambda: all(double.messages(c) for c in channels), timeout=30)
+        await double.wait_until(lambda: all(_posts(double, c) for c in channels), timeout=30)
         await asyncio.sleep(0.3)
     finally:
         await dispatcher.stop()
-    assert [len(double.messages(c)) for c in channels] == [1] * 24
+    assert [len(_posts(double, c)) for c in channels] == [1] * 24
     assert _refused(double) <= 15  # at most the deliveries in flight, about once per second
     assert await _statuses(engine) == ["sent"] * 24
 
@@ -149,12 +164,12 @@ async def test_a_channel_at_its_own_limit_does_not_hold_up_other_channels(
     dispatcher = Dispatcher(OutboxService(engine, FLOWS), sender, poll=0.1, concurrency=4)
     dispatcher.start()
     try:
-        await double.wait_until(lambda: len(double.messages("C901")) == len(busy), timeout=30)
-        await double.wait_until(lambda: len(double.messages("C902")) == len(quiet), timeout=30)
+        await double.wait_until(lambda: len(_posts(double, "C901")) == len(busy), timeout=30)
+        await double.wait_until(lambda: len(_posts(double, "C902")) == len(quiet), timeout=30)
     finally:
         await dispatcher.stop()
-    fifth = float(double.messages("C901")[4]["ts"])
-    assert max(float(m["ts"]) for m in double.messages("C902")) < fifth
+    fifth = float(_posts(double, "C901")[4]["ts"])
+    assert max(float(m["ts"]) for m in _posts(double, "C902")) < fifth
     assert _refused(double) >= 1  # the busy channel did meet its limit
     assert not [r for r in caplog.records if r.getMessage() == "workspace_held"]
 
@@ -209,7 +224,7 @@ async def test_a_post_that_times_out_is_retried_not_reported_failed(
         await dispatcher.stop()
     assert settled.state is DeliveryState.SENT
     assert len(double.api_calls("chat.postMessage")) == 2
-    await double.wait_until(lambda: len(double.messages("C111")) == 2, timeout=5)  # the slow one landed too
+    await double.wait_until(lambda: len(_posts(double, "C111")) == 2, timeout=5)  # the slow one landed too
 
 
 class DatabaseBlinksAfterPosting:
@@ -246,6 +261,6 @@ async def test_an_outcome_is_recorded_once_the_database_is_back_not_posted_twice
     assert blinking.back is not None
     await blinking.back
     assert settled.state is DeliveryState.SENT
-    assert len(double.messages("C111")) == 1
+    assert len(_posts(double, "C111")) == 1
     row = await _row(engine, completed.outbox_id)
     assert (row.status, row.lease_owner) == ("sent", None)

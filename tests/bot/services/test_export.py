@@ -15,7 +15,7 @@ from bot.services.assessments import AssessmentService
 from bot.services.commitments import CommitmentService
 from bot.services.export import ExportService, neutralise, to_csv
 from bot.services.leaderboard import LeaderboardService
-from bot.services.outcomes import Completed, QuestionShown, Who
+from bot.services.outcomes import Completed, QuestionShown, ShareResult, Who
 from flows.loader import load_flows
 from models import outbox as outbox_repo
 from models import repository as repo
@@ -30,9 +30,13 @@ async def _finish(engine: AsyncEngine, who: Who, flow_id: str, pick: int = -1) -
     outcome: object = await service.start(who, flow_id)
     while isinstance(outcome, QuestionShown):
         q = outcome.question
-        outcome = await service.answer(who, outcome.assessment_id, outcome.revision, q.id, q.options[pick].id)
+        outcome = await service.answer(
+            who, outcome.assessment_id, outcome.revision, q.id, q.practices[pick].id
+        )
     assert isinstance(outcome, Completed)
-    return outcome
+    shared = await service.share(who, outcome.result_id)
+    assert isinstance(shared, ShareResult)
+    return shared.completed
 
 
 def test_cells_a_spreadsheet_would_run_are_neutralised() -> None:

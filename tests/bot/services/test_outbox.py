@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.services.assessments import AssessmentService
@@ -18,7 +18,15 @@ from bot.services.outbox import (
     completed_from_payload,
     result_payload,
 )
-from bot.services.outcomes import AlreadyPosted, Completed, NotYours, PostStillQueued, QuestionShown, Who
+from bot.services.outcomes import (
+    AlreadyPosted,
+    Completed,
+    NotYours,
+    PostStillQueued,
+    QuestionShown,
+    ShareResult,
+    Who,
+)
 from bot.services.ports import Delivered, RetryLater, Undeliverable
 from flows.loader import load_flows
 from models.tables import OutboxMessage, Result, utcnow
@@ -35,7 +43,10 @@ async def _complete(engine: AsyncEngine, flow_id: str = "google") -> Completed:
         q = outcome.question
         outcome = await service.answer(ANA, outcome.assessment_id, outcome.revision, q.id, q.best_option.id)
     assert isinstance(outcome, Completed)
-    return outcome
+    assert outcome.outbox_id == 0  # nothing is queued for the channel until the person shares
+    shared = await service.share(ANA, outcome.result_id)
+    assert isinstance(shared, ShareResult)
+    return shared.completed
 
 
 async def _result_row(engine: AsyncEngine, result_id: int) -> Result:
@@ -45,9 +56,15 @@ async def _result_row(engine: AsyncEngine, result_id: int) -> Result:
         return found
 
 
-async def test_completing_an_assessment_queues_its_post_in_the_same_transaction(engine: AsyncEngine) -> None:
-    """The last answer stores the result and one outbox message for its channel, held back for the click."""
+async def test_share_queues_the_post_once_however_often_it_is_pressed(engine: AsyncEngine) -> None:
+    """Share stores one outbox message for the result's channel, held back for the click; pressing
+    it again (or a repeated delivery) queues nothing more; someone else cannot share it."""
     completed = await _complete(engine)
+    service = AssessmentService(engine, FLOWS)
+    again = await service.share(ANA, completed.result_id)
+    assert isinstance(again, ShareResult)
+    assert again.completed.outbox_id == completed.outbox_id
+    assert isinstance(await service.share(BOB, completed.result_id), NotYours)
     async with AsyncSession(engine) as session:
         rows = (await session.execute(select(OutboxMessage))).scalars().all()
     (row,) = rows
@@ -128,9 +145,10 @@ async def test_an_undeliverable_post_is_told_once_and_can_be_posted_again(engine
     assert [await outbox.claim_notification(completed.outbox_id) for _ in range(3)] == [True, False, False]
     assert await outbox.repost(BOB, completed.outbox_id) == NotYours("U1")
     again = await outbox.repost(ANA, completed.outbox_id)
-    assert again == completed
+    assert again == ShareResult(completed)
     assert await outbox.repost(ANA, completed.outbox_id) == PostStillQueued()
     await outbox.settle(await _claimed(outbox, completed), "me", Delivered("1700.2"))
     assert await outbox.repost(ANA, completed.outbox_id) == AlreadyPosted()
     async with AsyncSession(engine) as session:
-        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+        kinds = (await session.execute(select(OutboxMessage.kind).order_by(OutboxMessage.id))).scalars()
+        assert list(kinds) == ["result", "result_details"]  # posted once; its details follow in the thread

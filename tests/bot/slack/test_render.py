@@ -14,6 +14,7 @@ from bot.services.outcomes import (
     ChooseModel,
     Completed,
     FlowRemoved,
+    KeptPrivate,
     NothingInProgress,
     Notice,
     NotYours,
@@ -23,28 +24,37 @@ from bot.services.outcomes import (
     QuestionShown,
     Replaced,
     Reply,
+    ResultPreview,
     ResultShared,
     ResumeOrRestart,
     Stale,
     StatusReport,
 )
 from bot.slack.blocks.messages import build_status_message
-from bot.slack.blocks.result import build_result_message, progress_words
+from bot.slack.blocks.result import build_result_details_message, build_result_message, progress_words
 from bot.slack.render import render_reply
 from flows.engine import CategoryResult, Score, score_assessment, tailored_next_steps
 from flows.loader import load_flows
+from flows.schema import Flow
 from models.results import PastResult
 from playground.slack_api import all_text, button
 
 FLOW = load_flows()["google"]
 
 
+def _completed(flow: Flow, answers: dict[str, str], outbox_id: int = 7) -> Completed:
+    score = score_assessment(flow, answers)
+    return Completed(flow, 1, 1, "U1", "C1", score, tailored_next_steps(flow, score, answers), outbox_id)
+
+
 def _examples() -> list[Reply]:
     question = QuestionShown(FLOW, 1, 0, FLOW.questions[0], None, 1, 0, 9, True)
-    score = score_assessment(FLOW, {})
-    completed = Completed(FLOW, 1, 1, "U1", "C1", score, tailored_next_steps(FLOW, score), outbox_id=7)
+    completed = _completed(FLOW, {})
     return [
         question,
+        ResultPreview(completed, "ml-team"),
+        ResultPreview(completed, None, in_channel=False),
+        KeptPrivate(1, "C1"),
         ResultShared(completed, PostStatus.POSTED),
         ResultShared(completed, PostStatus.QUEUED, "ratelimited"),
         ResultShared(completed, PostStatus.FAILED, "not_in_channel"),
@@ -84,7 +94,9 @@ def test_only_dead_ends_replace_the_clicked_message() -> None:
     replacing = {type(e).__name__ for e in _examples() if render_reply(e).replaces_clicked}
     assert replacing == {
         "QuestionShown",
+        "ResultPreview",
         "ResultShared",
+        "KeptPrivate",
         "ChooseModel",
         "ResumeOrRestart",
         "Paused",
@@ -97,9 +109,8 @@ def test_only_dead_ends_replace_the_clicked_message() -> None:
 
 
 def test_a_shared_result_says_whether_it_reached_the_channel() -> None:
-    """Posted: 'Done!' and where it went; not posted: why, how to fix it, and the result itself."""
-    score = score_assessment(FLOW, {})
-    completed = Completed(FLOW, 1, 1, "U1", "C1", score, tailored_next_steps(FLOW, score), outbox_id=7)
+    """Posted: where it went; not posted: why, how to fix it, and the result itself."""
+    completed = _completed(FLOW, {})
     posted = render_reply(ResultShared(completed, PostStatus.POSTED)).message
     assert "posted in this channel" in all_text(posted)
     queued = all_text(render_reply(ResultShared(completed, PostStatus.QUEUED, "ratelimited")).message)
@@ -128,9 +139,7 @@ def test_the_finer_score_is_said_in_words_without_decimals() -> None:
     assert progress_words(0, 0.0, 2) == "level 0 with 0% of level 1 in place"
     assert progress_words(4, 4.0, 4) == "level 4, the top"
     google = load_flows()["google"]
-    answers = {q.id: q.options[0].id for q in google.questions}
-    score = score_assessment(google, answers)
-    done = Completed(google, 1, 2, "U1", "C1", score, tailored_next_steps(google, score), outbox_id=3)
+    done = _completed(google, {q.id: q.options[0].id for q in google.questions}, outbox_id=3)
     text = all_text(render_reply(ResultShared(done, PostStatus.POSTED)).message)
     result = all_text(build_result_message(done))
     assert "% of level 1 in place" in result
@@ -157,3 +166,36 @@ def test_a_profile_leads_and_the_overall_rule_is_said_and_a_contradicted_meaning
     assert azure.level(0).meaning not in split  # two categories at 4: not "no MLOps"
     even = result([1, 1, 2, 1])
     assert azure.level(1).meaning in even
+
+
+def test_the_preview_is_private_until_shared_and_says_how_to_invite_the_bot() -> None:
+    """The last answer shows the whole result privately with Share / Keep private; nothing else."""
+    completed = _completed(FLOW, {})
+    preview = render_reply(ResultPreview(completed, "ml-team")).message
+    assert "Only you can see this" in all_text(preview)
+    assert button(preview, "Share in #ml-team")["value"] == "1"
+    assert button(preview, "Keep private")["value"] == "1"
+    assert "/invite" not in all_text(preview)
+    outside = render_reply(ResultPreview(completed, "ml-team", in_channel=False)).message
+    assert "/invite @maturity-bot" in all_text(outside)
+    assert button(outside, "Share in #ml-team")  # works once the bot is invited
+    kept = render_reply(KeptPrivate(1, "C1")).message
+    assert "nothing was posted" in all_text(kept)
+    assert button(kept, "Share in this channel")["value"] == "1"
+
+
+def test_the_channel_post_is_compact_and_frames_the_teams_practice() -> None:
+    """Profile, level and the top 3 steps in the post; the rest (and 'Not sure's) in the thread."""
+    azure = load_flows()["azure"]
+    unsure = {q.id: "unsure" for q in azure.questions}
+    completed = _completed(azure, unsure)
+    assert len(completed.steps) == 5
+    post = all_text(build_result_message(completed))
+    assert "as <@U1> reported it" in post
+    assert "Profile:*" in post
+    assert completed.steps[2] in post
+    assert completed.steps[3] not in post
+    details = all_text(build_result_details_message(completed))
+    assert completed.steps[3] in details
+    assert "To find out" in details
+    assert azure.questions[0].text[:60] in details

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, get_args
 
@@ -20,15 +21,18 @@ from bot.services.commitments import (
     StepUnknown,
 )
 from bot.services.outcomes import (
+    Carried,
     ChooseModel,
     Completed,
     FlowRemoved,
+    KeptPrivate,
     Notice,
     NotYours,
     Paused,
     PostStatus,
     QuestionNote,
     QuestionShown,
+    ResultPreview,
     ResumeOrRestart,
     StatusReport,
 )
@@ -49,12 +53,16 @@ from bot.slack.blocks.question import build_question_message
 from bot.slack.blocks.result import (
     POST_ERRORS,
     build_completed_note,
+    build_kept_private,
     build_post_failed_message,
+    build_result_details_message,
     build_result_message,
+    build_result_preview,
 )
 from flows.engine import Answers, score_assessment, tailored_next_steps, walk
 from flows.loader import load_flows
 from flows.schema import Flow, Option, Question
+from flows.simulate import questions_asked
 from models.results import PastResult
 from playground.blockkit import block_kit_problems
 
@@ -80,27 +88,35 @@ def assert_within_slack_limits(msg: dict[str, Any]) -> None:
 
 
 def _worst(q: Question) -> Option:
-    return min(q.options, key=lambda o: (o.credit, not o.skips_higher_levels))
+    return q.worst_option
 
 
 def _result(flow: Flow, answers: Answers, steps_limit: int = 8) -> Completed:
     score = score_assessment(flow, answers)
-    steps = tailored_next_steps(flow, score, limit=steps_limit)
+    steps = tailored_next_steps(flow, score, answers, limit=steps_limit)
     return Completed(flow, BIG_ID, BIG_ID, USER, CHANNEL, score, steps, outbox_id=BIG_ID)
 
 
 def _every_category_missed(flow: Flow) -> Completed:
-    """No criterion met anywhere: every category at level 0 with everything missed."""
-    view = _result(flow, {})
+    """Nothing in place anywhere: every category at level 0 with its first criterion missed."""
+    view = _result(flow, walk(flow, _worst))
     assert view.score.level == 0
     assert all(c.missed for c in view.score.categories)
     return view
 
 
+def _unsure(q: Question) -> Option:
+    found = q.option("unsure")
+    assert found is not None
+    return found
+
+
 def _results(flow: Flow) -> Iterator[Completed]:
     yield _every_category_missed(flow)
-    yield _result(flow, {}, steps_limit=1000)  # every step the flow could ever suggest at once
-    yield _result(flow, walk(flow, _worst))
+    yield _result(flow, walk(flow, _worst), steps_limit=1000)  # every step it could suggest at once
+    everything = {q.id: "unsure" for q in flow.questions}  # the longest "to find out" list
+    yield _result(flow, everything, steps_limit=1000)
+    yield _result(flow, walk(flow, _unsure))
     top = _result(flow, walk(flow, lambda q: q.best_option))
     assert top.score.level == flow.max_level
     yield top
@@ -156,6 +172,22 @@ def test_every_question_message_is_within_limits(flow_id: str) -> None:
 
 
 @pytest.mark.parametrize("flow_id", FLOW_IDS)
+def test_a_question_with_a_carried_answer_is_within_limits(flow_id: str) -> None:
+    """An answer carried from another model is pre-selected and says where it came from."""
+    flow = FLOWS[flow_id]
+    when = datetime(2026, 11, 12, tzinfo=UTC)
+    for question in flow.questions:
+        option = question.practices[-1]
+        carried = Carried(option.id, "azure", "x" * 150, when)
+        view = replace(_question_view(flow, question, False, None), chosen=None, carried=carried)
+        msg = build_question_message(view)
+        assert_within_slack_limits(msg)
+        assert "assessment on 12 Nov" in json.dumps(msg)
+        labels = [e["text"]["text"] for b in msg["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert f"✓ {option.label}" in labels
+
+
+@pytest.mark.parametrize("flow_id", FLOW_IDS)
 def test_the_longest_question_and_options_keep_their_full_text(flow_id: str) -> None:
     """The longest question text and option labels of the flow are shown in full, not clipped."""
     flow = FLOWS[flow_id]
@@ -177,6 +209,11 @@ def test_result_messages_are_within_limits(flow_id: str) -> None:
     flow = FLOWS[flow_id]
     for view in _results(flow):
         assert_within_slack_limits(build_result_message(view))
+        assert_within_slack_limits(build_result_details_message(view))
+        for in_channel in (True, False):
+            name = "x" * 80  # Slack channel names are at most 80 characters
+            assert_within_slack_limits(build_result_preview(ResultPreview(view, name, in_channel)))
+        assert_within_slack_limits(build_kept_private(KeptPrivate(view.result_id, CHANNEL)))
         for status in PostStatus:
             assert_within_slack_limits(build_completed_note(view, status))
         for error in [*POST_ERRORS, "some_new_error_<&>"]:
@@ -194,7 +231,10 @@ def test_result_with_every_category_missed_lists_every_category(flow_id: str) ->
     assert "Next steps towards level 1" in body
     assert view.steps
     if len(flow.categories) > 1:
-        fields = [f for b in msg["blocks"] if b["type"] == "section" for f in b.get("fields", [])]
+        for category in flow.categories:
+            assert f"{escape(category.name)} 0" in body  # the profile names each one
+        details = build_result_details_message(view)
+        fields = [f for b in details["blocks"] if b["type"] == "section" for f in b.get("fields", [])]
         assert len(fields) == len(flow.categories)
 
 
@@ -254,7 +294,7 @@ def test_question_text_from_a_flow_is_escaped() -> None:
     msg = build_question_message(_question_view(flow, question, True, None))
     assert_within_slack_limits(msg)
     sections = [b["text"]["text"] for b in msg["blocks"] if b["type"] == "section"]
-    assert sections == ["*Do you use &lt;!channel&gt; &amp; &lt;https://x|y&gt;?*"]
+    assert sections[0].split("\n")[0] == "*Do you use &lt;!channel&gt; &amp; &lt;https://x|y&gt;?*"
 
 
 @pytest.mark.parametrize("flow_id", FLOW_IDS)
@@ -266,12 +306,13 @@ def test_the_first_question_introduces_the_assessment(flow_id: str) -> None:
     msg = build_question_message(view)
     assert_within_slack_limits(msg)
     intro = msg["blocks"][0]["text"]["text"]
-    assert f"up to {len(flow.questions)} questions" in intro
-    assert "posted to this channel" in intro
+    asked = questions_asked(flow)
+    assert f"about {asked.median:g} questions (~{asked.minutes} min)" in intro
+    assert "decide whether to share it here" in intro
     if flow.notice:
         assert escape(flow.notice) in intro
     later = build_question_message(QuestionShown(flow, 1, 1, flow.questions[1], None, 2, 1, 9, False, None))
-    assert "up to" not in str(later["blocks"])
+    assert "about" not in str(later["blocks"][0])
 
 
 def test_check_in_messages_are_within_limits_however_busy_the_channel() -> None:
