@@ -1,15 +1,21 @@
-"""Load benchmark: N people answering an assessment at once, bot versus a bare Bolt app.
+"""Load benchmark: a burst of clicks and a paced crowd, the bot against two floors, in one run.
 
-    .venv/bin/python -m bench.load [--people N] [--clicks K] [--database-url URL [--fresh-database]]
+    .venv/bin/python -m bench.load [--shape burst|paced|both] [--people N] [--clicks K] [--rounds R]
+                                   [--database-url URL [--fresh-database]] [--profile FILE]
 
-Both apps run as subprocesses on 127.0.0.1, one after the other, against the same loopback Slack
-double (playground/slack_api.py) living in this process. Each simulated person sends
-``/maturity start google``, waits for the first question on its response_url, then clicks the
-last answer button of every question it receives, one click after the previous reply arrived,
-K times. Per click it records the HTTP acknowledgement time and the click-to-next-question time;
-the app's RSS is sampled every ~50 ms. It prints figures and compares them with targets; it is a
-report, not a test: the exit status is 0 even when a target is missed, and non-zero only when the
-run itself failed (errors, a subprocess that died, a time budget exceeded).
+Three apps run as subprocesses on 127.0.0.1 against the same loopback Slack double living in this
+process: the **bare** Bolt app (acks and sends one message: the floor of the stack), the **durable**
+baseline (the bare app that, before replying, reads the person's last stored row and inserts one,
+committed, on one connection: the least a bot that loses no answer must do) and the **bot**. Each
+simulated person sends ``/maturity start google``, waits for the first question on its
+response_url, then clicks the last practice of every question it receives, one click after the
+previous reply arrived, K times. Shapes: **burst** (everyone clicks the moment a question
+arrives) and **paced** (people read ~1 s first). Rounds interleave the apps (a fresh crowd per app
+per round, the order rotating), so drift on the machine hits all three alike. Per click it records
+the HTTP acknowledgement and the click-to-next-question time; per app the CPU time it used during
+its measured crowds (per click) and its peak RSS (sampled every ~50 ms, and the kernel's VmHWM).
+It prints the figures and the ratios to the targets of issue 11; it is a report, not a test: the
+exit status is 0 even when a target is missed, non-zero only when the run itself failed.
 """
 
 from __future__ import annotations
@@ -40,8 +46,8 @@ from playground.drive import answer_buttons
 from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, Person, SlackClient, SlackDouble
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOW = "google"  # 13 questions; the last option of each never skips any, so K <= 12 stays in flow
-MAX_CLICKS = 13
+FLOW = "google"  # best answers are asked 9 questions, so K <= 8 clicks stay in the flow
+MAX_CLICKS = 9
 MAX_PEOPLE = 500
 WARMUP_PEOPLE = 3
 WARMUP_CLICKS = 3
@@ -52,14 +58,28 @@ STARTUP_TIMEOUT = 30.0
 REPLY_TIMEOUT = 10.0
 WARMUP_BUDGET = 30.0
 MEASURE_BUDGET = 60.0
-TOTAL_BUDGET = 150.0
+TOTAL_BUDGET = 600.0
 MAX_THINK = 2.0  # keeps the slowest run (13 clicks x 1.5 x 2 s per person) inside the budgets
 RSS_INTERVAL = 0.05
 STOP_TIMEOUT = 5.0
 
-TARGET_ACK_RATIO = 1.3
-TARGET_NEXT_RATIO = 1.5
-TARGET_RSS_MB = 150.0
+# Issue 11's targets (burst): next p95 <= 1.5x durable; ack p95 <= 1.0x bare; peak RSS <= 1.4x
+# bare; CPU per click <= 2x durable.
+TARGET_NEXT_VS_DURABLE = 1.5
+TARGET_ACK_VS_BARE = 1.0
+TARGET_RSS_VS_BARE = 1.4
+TARGET_CPU_VS_DURABLE = 2.0
+
+
+@dataclass(frozen=True)
+class Shape:
+    key: str
+    people: int
+    think: float  # mean seconds a person reads before each click; 0 = click at once
+    rounds: int
+
+
+SHAPES = {"burst": Shape("burst", 40, 0.0, 3), "paced": Shape("paced", 40, 1.0, 1)}
 
 
 class RunFailed(Exception):
@@ -75,6 +95,7 @@ class AppProcess:
     module: str
     env: dict[str, str]
     log_dir: Path
+    args: list[str] | None = None  # the interpreter's arguments (default: -m <module>)
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -89,7 +110,7 @@ class AppProcess:
         self.log_path = self.log_dir / f"{self.name}.log"
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", self.module],
+                [sys.executable, *(self.args or ["-m", self.module])],
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -305,44 +326,67 @@ async def sample_rss(pid: int, stop: asyncio.Event, deadline: float) -> float:
     return peak / (1024 * 1024)
 
 
-async def measure(
-    app: AppProcess, load: Load, session: aiohttp.ClientSession, people: int, clicks: int
-) -> Figures:
-    figures = Figures(app.name)
+@dataclass
+class Running:
+    """One app under test for the whole run: its process, its RSS sampler and its figures per shape."""
+
+    app: AppProcess
+    sampler: asyncio.Task[float] | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    peak_rss_mb: float = 0.0
+    hwm_mb: float | None = None
+    startup_s: float = 0.0
+    figures: dict[str, Figures] = field(default_factory=dict)
+
+
+async def launch(app: AppProcess, load: Load, session: aiohttp.ClientSession) -> Running:
+    """Start the app, sample its RSS from launch, wait until healthy, warm it up (not counted)."""
+    running = Running(app)
     app.start()
-    try:
-        assert app.proc is not None
-        stop = asyncio.Event()
-        sampler = asyncio.create_task(
-            sample_rss(
-                app.proc.pid,
-                stop,
-                time.perf_counter() + STARTUP_TIMEOUT + WARMUP_BUDGET + MEASURE_BUDGET + 10,
-            )
-        )
-        try:
-            load.app_url = app.url
-            figures.startup_s = await app.wait_healthy(session)
-            warmup = Figures(f"{app.name} warm-up")
-            await load.crowd(
-                f"W{app.name.upper()}", WARMUP_PEOPLE, min(clicks, WARMUP_CLICKS), warmup, WARMUP_BUDGET
-            )
-            app.check_alive()
-            if warmup.errors:
-                raise RunFailed(f"{app.name} warm-up failed: {warmup.errors[:3]}\n{app.log_tail()}")
-            started, app_cpu, load_cpu = time.perf_counter(), cpu_seconds(app.proc.pid), cpu_seconds()
-            await load.crowd(app.name.upper(), people, clicks, figures, MEASURE_BUDGET)
-            figures.wall_s = time.perf_counter() - started
-            figures.app_cpu_s = cpu_seconds(app.proc.pid) - app_cpu
-            figures.load_cpu_s = cpu_seconds() - load_cpu
-            app.check_alive()
-        finally:
-            stop.set()
-            figures.peak_rss_mb = await sampler
-        figures.hwm_mb = app.high_water_mark_mb()
-    finally:
-        app.stop()
-    figures.log_problems = [
+    assert app.proc is not None
+    running.sampler = asyncio.create_task(
+        sample_rss(app.proc.pid, running.stop, time.perf_counter() + TOTAL_BUDGET)
+    )
+    running.startup_s = await app.wait_healthy(session)
+    load.app_url, load.think = app.url, 0.0
+    warmup = Figures(f"{app.name} warm-up")
+    await load.crowd(f"W{app.name[:2].upper()}", WARMUP_PEOPLE, WARMUP_CLICKS, warmup, WARMUP_BUDGET)
+    app.check_alive()
+    if warmup.errors:
+        raise RunFailed(f"{app.name} warm-up failed: {warmup.errors[:3]}\n{app.log_tail()}")
+    return running
+
+
+async def crowd_round(
+    running: Running, load: Load, shape: Shape, round_number: int, people: int, clicks: int
+) -> None:
+    """One crowd of fresh people on one app; its CPU time and wall time are added to the shape."""
+    app = running.app
+    assert app.proc is not None
+    figures = running.figures.setdefault(shape.key, Figures(app.name))
+    load.app_url, load.think = app.url, shape.think
+    started, app_cpu, load_cpu = time.perf_counter(), cpu_seconds(app.proc.pid), cpu_seconds()
+    prefix = f"{shape.key[0].upper()}{round_number}{app.name[:2].upper()}"
+    await load.crowd(prefix, people, clicks, figures, MEASURE_BUDGET)
+    figures.wall_s += time.perf_counter() - started
+    figures.app_cpu_s = (0.0 if math.isnan(figures.app_cpu_s) else figures.app_cpu_s) + (
+        cpu_seconds(app.proc.pid) - app_cpu
+    )
+    figures.load_cpu_s = (0.0 if math.isnan(figures.load_cpu_s) else figures.load_cpu_s) + (
+        cpu_seconds() - load_cpu
+    )
+    app.check_alive()
+
+
+async def finish(running: Running) -> None:
+    """Stop sampling, read the kernel's peak, stop the app and collect the problems it logged."""
+    app = running.app
+    running.stop.set()
+    if running.sampler is not None:
+        running.peak_rss_mb = await running.sampler
+    running.hwm_mb = app.high_water_mark_mb()
+    app.stop()
+    problems = [
         line
         for line in app.log_lines()
         if '"level": "error"' in line
@@ -350,7 +394,13 @@ async def measure(
         or '"level": "critical"' in line
         or line.startswith(("Traceback", "ERROR", "WARNING", "CRITICAL"))
     ]
-    return figures
+    for figures in running.figures.values():
+        figures.log_problems = problems
+        figures.peak_rss_mb, figures.hwm_mb, figures.startup_s = (
+            running.peak_rss_mb,
+            running.hwm_mb,
+            running.startup_s,
+        )
 
 
 # -- databases ----------------------------------------------------------------------------------
@@ -412,70 +462,86 @@ def ratio(a: float, b: float) -> float:
     return a / b if b > 0 and not math.isnan(a) and not math.isnan(b) else math.nan
 
 
-def print_report(results: list[Figures], header: list[str]) -> None:
-    for line in header:
-        print(line)
-    print()
-    columns = ("app", "clicks", "errors", "ack p50", "ack p95", "next p50", "next p95", "peak RSS MB")
-    row = "{:<6} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>12}"
+APPS = ("bare", "durable", "bot")
+
+
+def print_shape(shape: Shape, figures: dict[str, Figures]) -> None:
+    columns = ("app", "clicks", "errors", "ack p50", "ack p95", "next p50", "next p95", "CPU ms/click")
+    row = "{:<8} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>13}"
     print(row.format(*columns))
-    for f in results:
+    for name in APPS:
+        f = figures.get(name)
+        if f is None:
+            continue
         print(
             row.format(
-                f.name,
+                name,
                 f.clicks,
                 len(f.errors),
                 fmt(percentile(f.ack_ms, 50)),
                 fmt(percentile(f.ack_ms, 95)),
                 fmt(percentile(f.next_ms, 50)),
                 fmt(percentile(f.next_ms, 95)),
-                fmt(f.peak_rss_mb),
+                fmt(cpu_per_click(f), 2),
             )
         )
+
+
+def cpu_per_click(f: Figures) -> float:
+    """The app's CPU milliseconds per measured click (the starts of its crowds included)."""
+    return f.app_cpu_s / f.clicks * 1000 if f.clicks else math.nan
+
+
+def print_report(shapes: list[Shape], running: dict[str, Running], header: list[str]) -> None:
+    for line in header:
+        print(line)
+    for shape in shapes:
+        print()
+        think = f"think {shape.think:g} s" if shape.think else "clicking the moment a question arrives"
+        print(f"{shape.key}: {shape.people} people, {think}, {shape.rounds} round(s) per app")
+        print_shape(
+            shape, {name: r.figures[shape.key] for name, r in running.items() if shape.key in r.figures}
+        )
     print(
-        "(times in ms; ack = until the POST to the app returned 200; next = from sending the click "
-        "until the reply reached the response_url)"
+        "(ms; ack = until the POST to the app returned 200; next = from sending the click until the "
+        "reply reached the response_url; CPU = the app's user+system time during its crowds / clicks)"
     )
     print()
-    for f in results:
-        throughput = f.clicks / f.wall_s if f.wall_s else math.nan
-        print(
-            f"{f.name}: start-up {f.startup_s:.2f}s; measured run {f.wall_s:.2f}s "
-            f"({fmt(throughput)} clicks/s), CPU {fmt(f.app_cpu_s, 2)}s in the app "
-            f"({fmt(f.app_cpu_s / max(f.clicks, 1) * 1000, 2)} ms/click) and {fmt(f.load_cpu_s, 2)}s in "
-            f"the load generator; `/maturity start` ack p50/p95 "
-            f"{fmt(percentile(f.start_ack_ms, 50))}/{fmt(percentile(f.start_ack_ms, 95))} ms, "
-            f"first question p50/p95 {fmt(percentile(f.start_first_ms, 50))}/"
-            f"{fmt(percentile(f.start_first_ms, 95))} ms; lifetime peak RSS (VmHWM) {fmt(f.hwm_mb)} MB; "
-            f"finished early {f.completed}; warnings/errors in its log {len(f.log_problems)}"
-        )
-        for line in f.log_problems[:3]:
-            print(f"  {f.name} log | {line[:400]}")
-    by_name = {f.name: f for f in results}
-    bot, bare = by_name.get("bot"), by_name.get("bare")
-    if bot is None or bare is None:
+    rss = "  ".join(f"{name} {fmt(r.peak_rss_mb)} MB (VmHWM {fmt(r.hwm_mb)})" for name, r in running.items())
+    print(f"peak RSS: {rss}")
+    for name, r in running.items():
+        any_figures = next(iter(r.figures.values()), None)
+        problems = any_figures.log_problems if any_figures else []
+        print(f"{name}: start-up {r.startup_s:.2f}s; warnings/errors in its log {len(problems)}")
+        for line in problems[:3]:
+            print(f"  {name} log | {line[:400]}")
+    bot, bare, durable = running.get("bot"), running.get("bare"), running.get("durable")
+    if bot is None or bare is None or durable is None:
         return
-    ack = ratio(percentile(bot.ack_ms, 95), percentile(bare.ack_ms, 95))
-    nxt = ratio(percentile(bot.next_ms, 95), percentile(bare.next_ms, 95))
-    print()
-    print("bot/bare ratios and targets:")
-    checks = [
-        ("ack p95 bot/bare", f"{fmt(ack, 2)}x", f"<= {TARGET_ACK_RATIO}x", ack <= TARGET_ACK_RATIO),
-        (
-            "next-question p95 bot/bare",
-            f"{fmt(nxt, 2)}x",
-            f"<= {TARGET_NEXT_RATIO}x",
-            nxt <= TARGET_NEXT_RATIO,
-        ),
-        (
-            "bot peak RSS",
-            f"{fmt(bot.peak_rss_mb)} MB",
-            f"< {TARGET_RSS_MB:.0f} MB",
-            bot.peak_rss_mb < TARGET_RSS_MB,
-        ),
-    ]
-    for label, value, target, met in checks:
-        print(f"  {label:<28} {value:>10}   target {target:<9} {'met' if met else 'NOT met'}")
+    for shape in shapes:
+        b, d, o = bare.figures[shape.key], durable.figures[shape.key], bot.figures[shape.key]
+        applies = "" if shape.key == "burst" else " (targets are set for the burst)"
+        print()
+        print(f"{shape.key}: ratios and targets{applies}")
+
+        def p95(f: Figures, what: str) -> float:
+            return percentile(f.next_ms if what == "next" else f.ack_ms, 95)
+
+        checks = [
+            ("next p95 bot/durable", ratio(p95(o, "next"), p95(d, "next")), TARGET_NEXT_VS_DURABLE),
+            ("next p95 bot/bare", ratio(p95(o, "next"), p95(b, "next")), None),
+            ("ack p95 bot/bare", ratio(p95(o, "ack"), p95(b, "ack")), TARGET_ACK_VS_BARE),
+            ("CPU/click bot/durable", ratio(cpu_per_click(o), cpu_per_click(d)), TARGET_CPU_VS_DURABLE),
+            ("CPU/click bot/bare", ratio(cpu_per_click(o), cpu_per_click(b)), None),
+            ("durable/bare next p95", ratio(p95(d, "next"), p95(b, "next")), None),
+        ]
+        if shape is shapes[0]:
+            checks.append(("peak RSS bot/bare", ratio(bot.peak_rss_mb, bare.peak_rss_mb), TARGET_RSS_VS_BARE))
+        for label, value, target in checks:
+            verdict = (
+                "" if target is None else f"target <= {target}x  {'met' if value <= target else 'NOT met'}"
+            )
+            print(f"  {label:<24} {fmt(value, 2):>7}x   {verdict}")
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -483,8 +549,12 @@ def print_report(results: list[Figures], header: list[str]) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n")[0])
-    parser.add_argument("--people", type=int, default=50, help="simulated people at once (default 50)")
+    parser.add_argument("--shape", choices=("burst", "paced", "both"), default="both", help="default both")
+    parser.add_argument("--people", type=int, default=None, help="people per crowd (default 40)")
     parser.add_argument("--clicks", type=int, default=8, help="answer clicks per person (default 8)")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="crowds per app and shape (burst 3, paced 1)"
+    )
     parser.add_argument(
         "--database-url", default=None, help="the bot's DATABASE_URL (default: a temporary SQLite file)"
     )
@@ -499,26 +569,55 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="give each person their own channel (default: everyone in one channel)",
     )
     parser.add_argument(
-        "--think",
-        type=float,
-        default=0.0,
-        help="mean seconds each person reads a question before clicking (0.5x-1.5x, seeded); "
-        "default 0: everyone clicks the moment a question arrives (a stress test)",
+        "--only", choices=APPS, action="append", default=None, help="measure these apps only (repeatable)"
     )
     parser.add_argument(
-        "--only",
-        choices=("bare", "bot"),
+        "--profile",
+        type=Path,
         default=None,
-        help="measure one app only (no ratios; for investigating)",
+        help="run the bot under cProfile, write its stats to this file and print where its time went",
     )
     args = parser.parse_args(argv)
-    if not 1 <= args.people <= MAX_PEOPLE:
+    if args.people is not None and not 1 <= args.people <= MAX_PEOPLE:
         parser.error(f"--people must be between 1 and {MAX_PEOPLE}")
-    if not 0 <= args.think <= MAX_THINK:
-        parser.error(f"--think must be between 0 and {MAX_THINK:.0f} seconds")
     if not 1 <= args.clicks <= MAX_CLICKS:
         parser.error(f"--clicks must be between 1 and {MAX_CLICKS}")
+    if args.rounds is not None and not 1 <= args.rounds <= 10:
+        parser.error("--rounds must be between 1 and 10")
     return args
+
+
+def shapes_of(args: argparse.Namespace) -> list[Shape]:
+    keys = ["burst", "paced"] if args.shape == "both" else [args.shape]
+    return [
+        Shape(
+            key,
+            args.people or SHAPES[key].people,
+            SHAPES[key].think,
+            args.rounds or SHAPES[key].rounds,
+        )
+        for key in keys
+    ]
+
+
+def durable_url(bot_url: str) -> str:
+    """The durable baseline's database: its own SQLite file next to the bot's, or the same server."""
+    if bot_url.startswith("sqlite"):
+        return bot_url.replace("bench.db", "durable.db")
+    return bot_url
+
+
+def print_profile(path: Path, lines: int = 30) -> None:
+    import io
+    import pstats
+
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out)
+    stats.sort_stats("tottime").print_stats(lines)
+    stats.sort_stats("cumulative").print_stats(r"(bot|flows|models|slack_bolt|sqlalchemy)/", lines)
+    print()
+    print(f"bot profile ({path}):")
+    print(out.getvalue())
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -526,7 +625,10 @@ async def run(args: argparse.Namespace) -> int:
     double = SlackDouble(rate_limits=False)
     await double.start()
     log_dir = Path(tempfile.mkdtemp(prefix="bench-load-logs-"))
-    connector = aiohttp.TCPConnector(limit=args.people + WARMUP_PEOPLE + 10)
+    shapes = shapes_of(args)
+    people = max(shape.people for shape in shapes)
+    connector = aiohttp.TCPConnector(limit=people + WARMUP_PEOPLE + 10)
+    running: dict[str, Running] = {}
     try:
         async with (
             aiohttp.ClientSession(
@@ -536,11 +638,7 @@ async def run(args: argparse.Namespace) -> int:
         ):
             team = f"TB{secrets.token_hex(3).upper()}"  # per run, so a reused database has no old rows
             load = Load(
-                double,
-                SlackClient(lambda: load.app_url, double, session),
-                team,
-                args.channel_per_person,
-                think=args.think,
+                double, SlackClient(lambda: load.app_url, double, session), team, args.channel_per_person
             )
             common = {
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -549,17 +647,39 @@ async def run(args: argparse.Namespace) -> int:
                 "SLACK_APP_TOKEN": "",  # never Socket Mode, whatever the environment or .env says
                 "LOG_LEVEL": "WARNING",
             }
+            bot_args = ["-m", "bot"]
+            if args.profile is not None:
+                bot_args = ["-m", "cProfile", "-o", str(args.profile.resolve()), "-m", "bot"]
             apps = [
                 AppProcess("bare", "bench.bare_app", common, log_dir),
+                AppProcess(
+                    "durable",
+                    "bench.durable_app",
+                    {**common, "DATABASE_URL": durable_url(database_url)},
+                    log_dir,
+                ),
                 AppProcess(
                     "bot",
                     "bot",
                     {**common, "DATABASE_URL": database_url, "FLOWS_DIR": "", "MIGRATE_ON_START": "true"},
                     log_dir,
+                    args=bot_args,
                 ),
             ]
-            apps = [app for app in apps if args.only in (None, app.name)]
-            results = [await measure(app, load, session, args.people, args.clicks) for app in apps]
+            apps = [app for app in apps if args.only is None or app.name in args.only]
+            try:
+                for app in apps:
+                    running[app.name] = await launch(app, load, session)
+                for shape in shapes:
+                    for number in range(shape.rounds):
+                        turn = number % len(apps)  # rotate who goes first, so drift hits all alike
+                        for app in apps[turn:] + apps[:turn]:
+                            await crowd_round(
+                                running[app.name], load, shape, number + 1, shape.people, args.clicks
+                            )
+            finally:
+                for one in running.values():
+                    await finish(one)
         channels = "one channel per person" if args.channel_per_person else "all in one channel"
         cores = os.cpu_count()
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
@@ -568,33 +688,31 @@ async def run(args: argparse.Namespace) -> int:
             f"machine: {cores} logical cores ({usable} usable, {psutil.cpu_count(logical=False)} physical), "
             f"Python {platform.python_version()} ({platform.python_implementation()}), {platform.system()} "
             f"{platform.machine()}",
-            f"database: {database_text}",
-            f"load: {args.people} people at once, each `/maturity start {FLOW}` then {args.clicks} answer "
-            f"clicks (last option); {channels}; warm-up {WARMUP_PEOPLE} people x {WARMUP_CLICKS} "
-            "clicks per app, not counted",
-            "think time: "
+            f"database: {database_text} (the durable baseline: "
             + (
-                f"{args.think:.2f}s mean (0.5x-1.5x) before each click, starts spread over {args.think:.2f}s"
-                if args.think
-                else "none (each person clicks as soon as a question arrives: a stress test)"
+                "its own SQLite file, WAL, one connection)"
+                if database_url.startswith("sqlite")
+                else "the same server, one connection)"
             ),
-            "apps run one after the other on 127.0.0.1, bare first; the Slack double and the load run "
-            "in this process",
+            f"each person: `/maturity start {FLOW}` then {args.clicks} answer clicks (last practice); "
+            f"{channels}; warm-up {WARMUP_PEOPLE} people x {WARMUP_CLICKS} clicks per app, not counted",
+            "apps: "
+            + ", ".join(a.name for a in apps)
+            + "; all three run at once, only one is driven at a time; "
+            "the Slack double and the load run in this process"
+            + ("; the bot runs under cProfile (slower)" if args.profile else ""),
         ]
-        print_report(results, header)
+        print_report(shapes, running, header)
+        if args.profile is not None and args.profile.exists():
+            print_profile(args.profile)
         failed = False
-        for figures in results:
-            expected = args.people * args.clicks
-            if figures.errors:
-                failed = True
-                print(f"\n{figures.name}: {len(figures.errors)} error(s), first ones:", file=sys.stderr)
-                for error in figures.errors[:5]:
-                    print(f"  {error}", file=sys.stderr)
-            elif figures.clicks < expected and not figures.completed:
-                failed = True
-                print(
-                    f"\n{figures.name}: only {figures.clicks} of {expected} clicks measured", file=sys.stderr
-                )
+        for name, one in running.items():
+            for key, figures in one.figures.items():
+                if figures.errors:
+                    failed = True
+                    print(f"\n{name} ({key}): {len(figures.errors)} error(s), first ones:", file=sys.stderr)
+                    for error in figures.errors[:5]:
+                        print(f"  {error}", file=sys.stderr)
         return 1 if failed else 0
     finally:
         await double.stop()
