@@ -8,14 +8,20 @@ requests that hang until the process is restarted.
 from __future__ import annotations
 
 import asyncio
+import sys
 import weakref
 from collections.abc import Iterator
 from typing import Any
 
-import asyncpg
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///maturity-bot.db"
@@ -105,6 +111,10 @@ def create_engine(
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", SQLITE_POOL_TIMEOUT)
+            # Each use ends its own transaction (SQLAlchemy rolls back what it began; the one-trip
+            # click path commits or rolls back itself), so the pool's extra rollback on every
+            # return, a trip through the driver's thread while the one connection waits, is dropped.
+            kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -118,6 +128,46 @@ def create_engine(
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
     return create_async_engine(url, **kwargs)
+
+
+async def autocommit(conn: AsyncConnection) -> AsyncConnection:
+    """On PostgreSQL, the connection in autocommit mode: each statement is its own transaction, so a
+    read or a one-statement write costs one round trip instead of BEGIN, the statement and COMMIT.
+    SQLite is left as it is (its driver already runs a lone SELECT outside a transaction)."""
+    if conn.dialect.name == "sqlite" or (
+        conn.sync_connection is not None
+        and conn.sync_connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    ):
+        return conn
+    return await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+READERS = 8  # SQLite: connections for the click path's reads, beside the one writer
+
+
+def _reader_pragmas(dbapi_connection: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")  # a reader can never write, whatever it is handed
+    cursor.close()
+
+
+def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """Where the click path reads. On an SQLite file: a few read-only connections of their own (WAL
+    lets them read while the one writer commits), so reads never queue for the writer. Anywhere
+    else (PostgreSQL, an in-memory SQLite database): ``engine`` itself."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return engine
+    reader = create_async_engine(
+        url.render_as_string(hide_password=False),
+        pool_size=READERS,
+        max_overflow=0,
+        pool_timeout=SQLITE_POOL_TIMEOUT,
+        pool_reset_on_return=None,
+    )
+    event.listen(reader.sync_engine, "connect", _reader_pragmas)
+    return reader
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -172,10 +222,22 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
     exc.InterfaceError,  # e.g. "connection is closed"
     exc.DisconnectionError,
     exc.TimeoutError,  # SQLAlchemy's: no pooled connection came free in time
-    asyncpg.exceptions.PostgresConnectionError,  # refused, reset, closed
-    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, statement cancelled
-    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
 )
+
+
+def _unreachable() -> tuple[type[BaseException], ...]:
+    """asyncpg's own classes join in once it is loaded (an app on SQLite never imports it)."""
+    asyncpg = sys.modules.get("asyncpg")
+    if asyncpg is None:
+        return _UNREACHABLE
+    return (
+        *_UNREACHABLE,
+        asyncpg.exceptions.PostgresConnectionError,  # refused, reset, closed
+        asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, statement cancelled
+        asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+    )
+
+
 # Where an OSError (a refused connection, a timeout) counts as the database's: raised by a driver,
 # by SQLAlchemy, or by ping() above.
 _DATABASE_MODULES = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3", __name__)
@@ -210,7 +272,7 @@ def is_unreachable(error: BaseException) -> bool:
     for cause in _causes(error):
         if isinstance(cause, exc.DBAPIError) and cause.connection_invalidated:
             return True
-        if isinstance(cause, _UNREACHABLE):
+        if isinstance(cause, _unreachable()):
             return True
         if isinstance(cause, OSError) and _raised_in(cause, _DATABASE_MODULES):
             return True

@@ -7,14 +7,20 @@ takes an ``AsyncConnection`` (what services use) or an ``AsyncSession`` (handy i
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from models import onetrip
+from models.db import autocommit
 from models.tables import (
     Answer,
     Assessment,
@@ -123,6 +129,99 @@ async def ensure_actor(
     return Actor(workspace, channel, person)
 
 
+def _sqlite_get_or_create(table: Any, keys: tuple[str, ...], extra: tuple[str, ...]) -> tuple[Any, Any]:
+    values = {name: bindparam(name, type_=table.c[name].type) for name in (*keys, *extra)}
+    create = onetrip.SqliteSql.of(sqlite.insert(table).values(values).on_conflict_do_nothing())
+    find = onetrip.SqliteSql.of(
+        select(table.c.id).where(*[table.c[k] == bindparam(k, type_=table.c[k].type) for k in keys])
+    )
+    return create, find
+
+
+_START_SQLITE = {
+    "workspace": _sqlite_get_or_create(workspaces, ("slack_team_id",), ("created_at",)),
+    "channel": _sqlite_get_or_create(channels, ("workspace_id", "slack_channel_id"), ("name", "created_at")),
+    "person": _sqlite_get_or_create(people, ("workspace_id", "slack_user_id"), ("name", "created_at")),
+}
+_CREATE_ASSESSMENT_SQLITE = onetrip.SqliteSql.of(
+    sqlite.insert(assessments)
+    .values({c.name: bindparam(c.name, type_=c.type) for c in ASSESSMENT_COLUMNS if c.name != "id"})
+    .returning(*ASSESSMENT_COLUMNS)
+)
+
+
+async def start_in_one_trip(
+    db: AsyncConnection,
+    who: tuple[str, str, str, str | None, str | None],
+    flow_id: str,
+    flow_version: str,
+    first_question_id: str,
+) -> tuple[Actor, AssessmentRow | None]:
+    """SQLite: find or create the workspace, channel and person rows and start an assessment, all in
+    one trip to SQLite's thread and one commit. ``who`` is (team, channel, user, channel name, user
+    name). The assessment is None when one is already in progress for this person here (nothing is
+    started then; the rows found or created are kept)."""
+    team_id, channel_id, user_id, channel_name, user_name = who
+    now = utcnow()
+
+    def ensure(connection: sqlite3.Connection, kind: str, values: dict[str, Any]) -> int:
+        create, find = _START_SQLITE[kind]
+        found = connection.execute(find.sql, find.params(values)).fetchone()
+        if found is None:
+            connection.execute(create.sql, create.params(values))
+            found = connection.execute(find.sql, find.params(values)).fetchone()
+        return int(found[0])
+
+    def work(connection: sqlite3.Connection) -> tuple[Actor, tuple[Any, ...] | None]:
+        if connection.in_transaction:
+            raise RuntimeError("a start is written on a connection outside any transaction")
+        try:
+            connection.execute("BEGIN")
+            workspace = ensure(connection, "workspace", {"slack_team_id": team_id, "created_at": now})
+            channel = ensure(
+                connection,
+                "channel",
+                {
+                    "workspace_id": workspace,
+                    "slack_channel_id": channel_id,
+                    "name": channel_name,
+                    "created_at": now,
+                },
+            )
+            person = ensure(
+                connection,
+                "person",
+                {"workspace_id": workspace, "slack_user_id": user_id, "name": user_name, "created_at": now},
+            )
+            values = {
+                "person_id": person,
+                "channel_id": channel,
+                "flow_id": flow_id,
+                "flow_version": flow_version,
+                "status": Status.IN_PROGRESS,
+                "current_question_id": first_question_id,
+                "revision": 0,
+                "started_at": now,
+                "updated_at": now,
+                "completed_at": None,
+            }
+            try:
+                row = connection.execute(
+                    _CREATE_ASSESSMENT_SQLITE.sql, _CREATE_ASSESSMENT_SQLITE.params(values)
+                ).fetchone()
+            except sqlite3.IntegrityError:  # one is in progress here already (a unique index)
+                row = None
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        processed = _CREATE_ASSESSMENT_SQLITE.rows([row])[0] if row is not None else None
+        return Actor(workspace, channel, person), processed
+
+    actor, row = await onetrip.run(db, work)
+    return actor, (_assessment(row) if row is not None else None)
+
+
 async def find_actor(db: Db, team_id: str, channel_id: str, user_id: str) -> Actor | None:
     """The ids for these Slack ids if all three rows exist; reads only."""
     row = (
@@ -161,22 +260,33 @@ class GivenAnswer:
     answered_at: datetime
 
 
+_RECENT = (
+    select(assessments.c.flow_id, answers.c.question_id, answers.c.option_id, answers.c.answered_at)
+    .join(answers, answers.c.assessment_id == assessments.c.id)
+    .where(
+        assessments.c.person_id == bindparam("person_id"),
+        assessments.c.channel_id == bindparam("channel_id"),
+        answers.c.answered_at >= bindparam("since"),
+    )
+    .order_by(answers.c.answered_at.desc(), answers.c.id.desc())
+)
+_RECENT_SQLITE = onetrip.SqliteSql.of(_RECENT)
+
+
 async def recent_answers(
     db: Db, person_id: int, channel_id: int, flow_ids: set[str], since: datetime
 ) -> list[GivenAnswer]:
     """This person's answers in this channel to the given models since ``since``, newest first."""
-    rows = await db.execute(
-        select(assessments.c.flow_id, answers.c.question_id, answers.c.option_id, answers.c.answered_at)
-        .join(answers, answers.c.assessment_id == assessments.c.id)
-        .where(
-            assessments.c.person_id == person_id,
-            assessments.c.channel_id == channel_id,
-            assessments.c.flow_id.in_(sorted(flow_ids)),
-            answers.c.answered_at >= since,
+    params = {"person_id": person_id, "channel_id": channel_id, "since": since}
+    rows: Sequence[Any]
+    if isinstance(db, AsyncConnection) and onetrip.is_sqlite(db):  # one trip (a question is on its way)
+        bound = _RECENT_SQLITE.params(params)
+        rows = await onetrip.run(
+            db, lambda c: _RECENT_SQLITE.rows(c.execute(_RECENT_SQLITE.sql, bound).fetchall())
         )
-        .order_by(answers.c.answered_at.desc(), answers.c.id.desc())
-    )
-    return [GivenAnswer(f, q, o, as_utc(at)) for f, q, o, at in rows.all()]
+    else:
+        rows = (await db.execute(_RECENT, params)).all()
+    return [GivenAnswer(f, q, o, as_utc(at)) for f, q, o, at in rows if f in flow_ids]
 
 
 async def create_assessment(
@@ -232,9 +342,19 @@ _VIEW = (
 )
 
 
+_VIEW_SQLITE = onetrip.SqliteSql.of(_VIEW)
+
+
 async def get_assessment(db: Db, assessment_id: int) -> AssessmentView | None:
     """An assessment with its answers and owner, in one round trip (every click starts here)."""
-    rows = (await db.execute(_VIEW, {"assessment_id": assessment_id})).all()
+    rows: Sequence[Any]
+    if isinstance(db, AsyncConnection) and onetrip.is_sqlite(db):
+        params = _VIEW_SQLITE.params({"assessment_id": assessment_id})
+        rows = await onetrip.run(
+            db, lambda c: _VIEW_SQLITE.rows(c.execute(_VIEW_SQLITE.sql, params).fetchall())
+        )
+    else:
+        rows = (await db.execute(_VIEW, {"assessment_id": assessment_id})).all()
     if not rows:
         return None
     width = len(ASSESSMENT_COLUMNS)
@@ -298,6 +418,176 @@ def _build_save_answer(dialect: str) -> Any:
 
 # Built once per dialect: constructing an upsert costs more than running it.
 _SAVE_ANSWER = {name: _build_save_answer(name) for name in ("postgresql", "sqlite")}
+
+
+_SAVE_ANSWER_VALUES: dict[str, Any] = {
+    "assessment_id": bindparam("assessment_id"),
+    "question_id": bindparam("question_id"),
+    "option_id": bindparam("option_id"),
+    "answered_at": bindparam("answered_at"),
+}
+_CLAIM_SQLITE = onetrip.SqliteSql.of(_CLAIM)
+_SAVE_ANSWER_SQLITE = onetrip.SqliteSql.of(
+    (ins := sqlite.insert(answers).values(_SAVE_ANSWER_VALUES)).on_conflict_do_update(
+        index_elements=[answers.c.assessment_id, answers.c.question_id],
+        set_={"option_id": ins.excluded.option_id, "answered_at": ins.excluded.answered_at},
+    )
+)
+
+
+def _claimed_and_saved() -> Any:
+    """PostgreSQL: the claim and the answer as one statement (a data-modifying CTE)."""
+    claimed = _CLAIM.returning(assessments.c.id).cte("claimed")
+    ins = postgresql.insert(answers).from_select(
+        ["assessment_id", "question_id", "option_id", "answered_at"],
+        select(
+            claimed.c.id,
+            bindparam("question_id", type_=answers.c.question_id.type),
+            bindparam("option_id", type_=answers.c.option_id.type),
+            bindparam("answered_at", type_=answers.c.answered_at.type),
+        ),
+    )
+    return ins.on_conflict_do_update(
+        index_elements=[answers.c.assessment_id, answers.c.question_id],
+        set_={"option_id": ins.excluded.option_id, "answered_at": ins.excluded.answered_at},
+    ).returning(answers.c.assessment_id)
+
+
+_CLAIM_AND_SAVE_POSTGRES = _claimed_and_saved()
+
+
+def _click_params(
+    assessment_id: int, expected_revision: int, next_question_id: str, question_id: str, option_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    now = utcnow()
+    claim = {
+        "assessment_id": assessment_id,
+        "expected_revision": expected_revision,
+        "new_revision": expected_revision + 1,
+        "new_question_id": next_question_id,
+        "new_status": Status.IN_PROGRESS,
+        "now": now,
+        "completed_at": None,
+    }
+    answer = {
+        "assessment_id": assessment_id,
+        "question_id": question_id,
+        "option_id": option_id,
+        "answered_at": now,
+    }
+    return claim, answer
+
+
+async def record_answer(
+    db: AsyncConnection,
+    assessment_id: int,
+    expected_revision: int,
+    next_question_id: str,
+    question_id: str,
+    option_id: str,
+) -> bool:
+    """Accept a click that does not finish the assessment: claim its revision and store its answer,
+    committed, in one round trip (one statement on PostgreSQL, run in autocommit mode; one call into
+    SQLite's thread). False when another delivery or a racing click got there first; nothing is
+    written then. ``db`` must not be in a transaction. (On SQLite the app uses :class:`AnswerLog`,
+    which commits the clicks that arrive together in one trip.)
+    """
+    claim, answer = _click_params(assessment_id, expected_revision, next_question_id, question_id, option_id)
+    if not onetrip.is_sqlite(db):
+        db = await autocommit(db)  # committed by itself (refused inside an open transaction)
+        rows = (await db.execute(_CLAIM_AND_SAVE_POSTGRES, {**claim, **answer})).all()
+        return len(rows) == 1
+    (written,) = await onetrip.run(db, partial(_write_clicks, [_sqlite_click(claim, answer)]))
+    if isinstance(written, BaseException):
+        raise written
+    return written
+
+
+_SqliteClick = tuple[tuple[Any, ...], tuple[Any, ...]]
+
+
+def _sqlite_click(claim: dict[str, Any], answer: dict[str, Any]) -> _SqliteClick:
+    return _CLAIM_SQLITE.params(claim), _SAVE_ANSWER_SQLITE.params(answer)
+
+
+def _write_clicks(clicks: list[_SqliteClick], connection: sqlite3.Connection) -> list[bool | Exception]:
+    """In SQLite's thread: each click claimed and, if the claim holds, its answer stored, one savepoint
+    each (a click that fails does not take the others with it), all committed together."""
+    if connection.in_transaction:
+        raise RuntimeError("clicks are written on a connection outside any transaction")
+    results: list[bool | Exception] = []
+    try:
+        connection.execute("BEGIN")
+        for claim, answer in clicks:
+            connection.execute("SAVEPOINT click")
+            try:
+                claimed = connection.execute(_CLAIM_SQLITE.sql, claim).rowcount == 1
+                if claimed:
+                    connection.execute(_SAVE_ANSWER_SQLITE.sql, answer)
+                connection.execute("RELEASE click")
+                results.append(claimed)
+            except sqlite3.Error as error:
+                connection.execute("ROLLBACK TO click")
+                connection.execute("RELEASE click")
+                results.append(error)
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    return results
+
+
+class AnswerLog:
+    """SQLite's one writer, shared by the clicks that move an assessment on: group commit.
+
+    A click queues its claim and answer and waits; one task takes everything queued, writes it in
+    one trip to SQLite's thread and one commit, and answers each click (claimed, lost to a racing
+    click, or failed), while the clicks arriving meanwhile queue for the next trip. The writer is
+    held once per trip instead of once per click, and nobody is answered before the commit.
+    """
+
+    MAX_BATCH = 200
+
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+        self._queued: list[tuple[_SqliteClick, asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def record(
+        self,
+        assessment_id: int,
+        expected_revision: int,
+        next_question_id: str,
+        question_id: str,
+        option_id: str,
+    ) -> bool:
+        claim, answer = _click_params(
+            assessment_id, expected_revision, next_question_id, question_id, option_id
+        )
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queued.append((_sqlite_click(claim, answer), done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="answer_log")
+        return await done
+
+    async def _flush(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued[: self.MAX_BATCH], self._queued[self.MAX_BATCH :]
+            try:
+                async with self.engine.connect() as conn:
+                    written = await onetrip.run(conn, partial(_write_clicks, [click for click, _ in batch]))
+            except Exception as exc:  # nothing of this batch was committed: each click says so
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, done), result in zip(batch, written, strict=True):
+                if done.done():
+                    continue  # its click was cancelled (shutdown); the answer is stored all the same
+                if isinstance(result, Exception):
+                    done.set_exception(result)
+                else:
+                    done.set_result(result)
 
 
 async def save_answer(db: Db, assessment_id: int, question_id: str, option_id: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from dataclasses import dataclass
 
 import aiohttp
@@ -31,8 +33,7 @@ from bot.slack.messenger import Messenger, build_web_client
 from bot.slack.outbox import SlackOutbox
 from flows.schema import Flow
 from flows.simulate import questions_asked
-from models.db import create_engine
-from models.migrate import upgrade_engine
+from models.db import create_engine, create_read_engine
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +62,46 @@ class Runtime:
         await self.dispatcher.stop()
         await self.http.close()
         await self.reply_http.close()
+        if self.assessments.reads is not self.engine:
+            await self.assessments.reads.dispose()
         await self.engine.dispose()
         reporter().flush()  # the last counts, so an outage that lasted until shutdown is in the log
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Upgrade the database before serving. In a child process (`python -m bot migrate`), so
+    Alembic and all it imports never stay resident in the serving process; an in-memory SQLite
+    database (tests) exists only in this process's connection, so it is upgraded here."""
+    from models.migrate import needs_upgrade
+
+    if not await needs_upgrade(engine):  # the usual restart: Alembic is not even imported
+        return
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        from models.migrate import upgrade_engine
+
+        await upgrade_engine(engine)
+        return
+    env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "migrate",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, errors = await child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"migrating the database failed:\n{errors.decode(errors='replace')[-3000:]}")
 
 
 async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
     """Open the database (upgrading it if configured) and build the app around one HTTP session."""
     engine = create_engine(settings.database_url)
     if settings.migrate_on_start:
-        await upgrade_engine(engine)
+        await migrate(engine)
     # How many questions each model asks (the picker and the intro say so): measured once, off the loop.
     await asyncio.to_thread(lambda: [questions_asked(flow) for flow in flows.values()])
     http, reply_http = web_api_session(), reply_session()
@@ -84,7 +116,9 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
         click_wait=settings.result_post_wait,
     )
     # Dispatchers leave a new result to its click a little longer than the click waits for it.
-    assessments = AssessmentService(engine, flows, click_grace=settings.result_post_wait + 5)
+    assessments = AssessmentService(
+        engine, flows, click_grace=settings.result_post_wait + 5, reads=create_read_engine(engine)
+    )
     checkins = CheckinService(engine, flows)
     commitments = CommitmentService(engine, flows)
     leaderboard = LeaderboardService(engine, flows, min_members=settings.leaderboard_min_members)

@@ -42,6 +42,7 @@ from flows.schema import Flow, Question
 from models import repository as repo
 from models import results as results_repo
 from models import teams as teams_repo
+from models.db import autocommit
 from models.tables import Status, utcnow
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,19 @@ class _LostRace(Exception):
 
 
 class AssessmentService:
-    def __init__(self, db: AsyncEngine, flows: dict[str, Flow], *, click_grace: float = 30.0):
+    def __init__(
+        self,
+        db: AsyncEngine,
+        flows: dict[str, Flow],
+        *,
+        click_grace: float = 30.0,
+        reads: AsyncEngine | None = None,
+    ):
         self.db = db
+        # Where an answer click reads (models.db.create_read_engine): SQLite's readers, or ``db``.
+        self.reads = reads or db
+        # SQLite: the clicks that move on are written together (group commit, repo.AnswerLog).
+        self.answer_log = repo.AnswerLog(db) if db.dialect.name == "sqlite" else None
         self.flows = flows
         # How long dispatchers leave a new result to the click that completed it (see queue_result).
         self.click_grace = click_grace
@@ -142,6 +154,10 @@ class AssessmentService:
         flow = self.find_flow(flow_name)
         if flow is None:
             return ChooseModel(self.sorted_flows(), unknown=flow_name[:40])
+        if self.answer_log is not None:  # SQLite: rows and the assessment in one trip to the writer
+            started = await self._start_in_one_trip(who, flow)
+            if started is not None:
+                return started
         async with self.db.begin() as conn:
             actor = await repo.ensure_actor(
                 conn, who.team_id, who.channel_id, who.user_id, who.channel_name, who.user_name
@@ -160,6 +176,21 @@ class AssessmentService:
             assert view is not None
             shown = await self._current_view(conn, view)
             return shown if isinstance(shown, FlowRemoved) else ResumeOrRestart(shown, flow)
+
+    async def _start_in_one_trip(self, who: Who, flow: Flow) -> QuestionShown | None:
+        """Start ``flow`` with one trip to SQLite's writer; None when one is in progress here (the
+        caller then offers Resume or Restart the usual way)."""
+        first = engine.next_question(flow, {})
+        assert first is not None  # a valid flow has questions
+        names = (who.team_id, who.channel_id, who.user_id, who.channel_name, who.user_name)
+        async with self.db.connect() as conn:
+            actor, assessment = await repo.start_in_one_trip(conn, names, flow.id, flow.version, first.id)
+        if assessment is None:
+            return None
+        logger.info("assessment_started", extra={"assessment_id": assessment.id, "flow": flow.id})
+        async with self.reads.connect() as conn:
+            owner = (actor.person_id, actor.channel_id)
+            return await self._view(conn, owner, flow, assessment.id, assessment.revision, first, {})
 
     async def _create(self, conn: AsyncConnection, actor: repo.Actor, flow: Flow) -> QuestionShown:
         first = engine.next_question(flow, {})
@@ -237,11 +268,15 @@ class AssessmentService:
     ) -> Outcome:
         """Record one answer and move on: the next question, or the result when it was the last.
 
-        One connection serves the whole click: reads first, then the conditional update as the
-        first write, so SQLite takes its write lock only for the short write part.
+        A click that moves on reads the assessment, builds the next question, then claims its
+        revision and stores the answer, committed, in one round trip (repo.record_answer on
+        PostgreSQL; on SQLite repo.AnswerLog, which commits the clicks arriving together in one
+        trip): the conditional update settles duplicates and races, and nothing is shown before the
+        commit. The last answer claims, stores, scores and keeps the result in one transaction.
         """
         try:
-            async with self.db.begin() as conn:
+            async with self.reads.connect() as conn:
+                conn = await autocommit(conn)
                 loaded = await self._load_for_click(
                     conn, who, assessment_id, revision, (question_id, option_id)
                 )
@@ -257,17 +292,26 @@ class AssessmentService:
                     return await self._current_view(conn, view, note=QuestionNote.NOT_CURRENT)
                 answers = {**answers, question_id: option_id}
                 following = engine.next_question(flow, answers, after=question_id)
-                status = Status.IN_PROGRESS if following else Status.COMPLETED
-                if not await repo.claim_revision(
-                    conn, assessment_id, revision, following.id if following else None, status
-                ):
-                    raise _LostRace
-                await repo.save_answer(conn, assessment_id, question_id, option_id)
                 if following is not None:
+                    # The next question is ready before the write, so the writer is held for one
+                    # trip only; it is shown only once that write has committed.
                     owner = (view.assessment.person_id, view.assessment.channel_id)
-                    return await self._view(
+                    shown = await self._view(
                         conn, owner, flow, assessment_id, revision + 1, following, answers
                     )
+                    click = (assessment_id, revision, following.id, question_id, option_id)
+                    if self.answer_log is None:  # PostgreSQL: one statement on this connection
+                        recorded = await repo.record_answer(conn, *click)
+            if following is not None:
+                if self.answer_log is not None:
+                    recorded = await self.answer_log.record(*click)
+                if not recorded:
+                    raise _LostRace
+                return shown
+            async with self.db.begin() as conn:
+                if not await repo.claim_revision(conn, assessment_id, revision, None, Status.COMPLETED):
+                    raise _LostRace
+                await repo.save_answer(conn, assessment_id, question_id, option_id)
                 score = engine.score_assessment(flow, answers)
                 result_id = await results_repo.add_result(conn, assessment_id, score)
                 await teams_repo.refresh(conn, view.assessment.channel_id, flow.id)

@@ -15,6 +15,8 @@ from bot.runtime.settings import Settings
 from bot.runtime.wiring import Runtime
 from flows.loader import load_flows
 from flows.schema import Flow
+from models.db import create_engine
+from models.migrate import needs_upgrade, upgrade_engine
 from playground.slack_api import BOT_TOKEN, SIGNING_SECRET, SlackClient, SlackDouble
 
 
@@ -32,6 +34,14 @@ class RunningBot:
         return self.server.runtime if self.server else None
 
     async def start(self) -> None:
+        # Migrated here, in the test's process, as a deploy step would: the app then finds its
+        # database at the newest revision and starts without Alembic (or a migrating child).
+        engine = create_engine(self.settings.database_url)
+        try:
+            if await needs_upgrade(engine):
+                await upgrade_engine(engine)
+        finally:
+            await engine.dispose()
         self.server = await start(self.settings, self.flows)
         self.url = f"http://127.0.0.1:{self.server.port}"
 

@@ -1,0 +1,157 @@
+"""The click path's short cuts, on real databases: one-trip reads and writes, group commit on SQLite,
+a start in one trip, read-only readers, and migrations that only load Alembic when needed."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models import repository as repo
+from models.db import autocommit, create_engine, create_read_engine
+from models.migrate import head_revision, needs_upgrade, upgrade_engine
+from models.repository import answers, assessments
+from models.tables import Status
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _started(engine: AsyncEngine, user: str) -> int:
+    async with engine.begin() as conn:
+        actor = await repo.ensure_actor(conn, "T1", "C1", user, "general", user)
+        return (await repo.create_assessment(conn, actor, "google", "2", "q1")).id
+
+
+async def _answers(engine: AsyncEngine) -> dict[int, list[tuple[str, str]]]:
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(select(answers.c.assessment_id, answers.c.question_id, answers.c.option_id))
+        ).all()
+    found: dict[int, list[tuple[str, str]]] = {}
+    for assessment_id, question, option in rows:
+        found.setdefault(assessment_id, []).append((question, option))
+    return found
+
+
+async def test_record_answer_claims_once_and_reads_back_as_sqlalchemy_would(engine: AsyncEngine) -> None:
+    """One trip stores the answer and moves the revision; a second delivery of the same click loses."""
+    assessment_id = await _started(engine, "U1")
+    async with engine.connect() as conn:
+        conn = await autocommit(conn)  # as the click path runs it on PostgreSQL
+        assert await repo.record_answer(conn, assessment_id, 0, "q2", "q1", "yes")
+        assert not await repo.record_answer(conn, assessment_id, 0, "q2", "q1", "yes")
+        view = await repo.get_assessment(conn, assessment_id)
+    assert view is not None
+    assert (view.assessment.revision, view.assessment.current_question_id) == (1, "q2")
+    assert view.answers == {"q1": "yes"}
+    async with engine.connect() as conn:  # the same row through SQLAlchemy's own path
+        stored = (
+            await conn.execute(select(assessments.c.updated_at).where(assessments.c.id == assessment_id))
+        ).one()
+    assert view.assessment.updated_at == stored[0]
+
+
+async def test_group_commit_answers_every_click_and_settles_duplicates(engine: AsyncEngine) -> None:
+    """Thirty clicks at once (and a repeated one, and one for no assessment) are written in few trips:
+    each is answered after its commit, the repeat and the unknown one lose, nothing else is lost."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("group commit is SQLite's (PostgreSQL writes each click in one statement)")
+    ids = [await _started(engine, f"U{n}") for n in range(30)]
+    log = repo.AnswerLog(engine)
+    clicks = [log.record(i, 0, "q2", "q1", f"o{i}") for i in ids]
+    clicks.append(log.record(ids[0], 0, "q2", "q1", "again"))  # the same click delivered twice
+    clicks.append(log.record(10**9, 0, "q2", "q1", "x"))  # an assessment that does not exist
+    results = await asyncio.gather(*clicks)
+    assert results == [True] * 30 + [False, False]
+    stored = await _answers(engine)
+    assert stored == {i: [("q1", f"o{i}")] for i in ids}
+
+
+async def test_a_start_in_one_trip_creates_the_rows_and_refuses_a_second(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the one-trip start is SQLite's")
+    who = ("T9", "C9", "U9", "ml", "ana")
+    async with engine.connect() as conn:
+        actor, first = await repo.start_in_one_trip(conn, who, "google", "2", "q1")
+        again_actor, again = await repo.start_in_one_trip(conn, who, "google", "2", "q1")
+    assert first is not None
+    assert (first.status, first.revision, first.current_question_id) == (Status.IN_PROGRESS, 0, "q1")
+    assert again is None  # one is in progress here: nothing more is started
+    assert again_actor == actor
+    async with engine.connect() as conn:
+        found = await repo.find_actor(conn, "T9", "C9", "U9")
+    assert found == actor
+
+
+async def test_readers_of_an_sqlite_file_cannot_write(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    await upgrade_engine(engine)
+    reader = create_read_engine(engine)
+    try:
+        assert reader is not engine
+        async with reader.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM assessments"))).scalar() == 0
+            with pytest.raises(DBAPIError, match="readonly"):
+                await conn.execute(text("DELETE FROM assessments"))
+    finally:
+        await reader.dispose()
+        await engine.dispose()
+    memory = create_engine("sqlite+aiosqlite://")
+    assert create_read_engine(memory) is memory  # an in-memory database has one connection
+    await memory.dispose()
+
+
+async def test_a_database_at_the_newest_revision_needs_no_migration(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        assert await needs_upgrade(engine)  # new and empty
+        await upgrade_engine(engine)
+        assert not await needs_upgrade(engine)
+        async with engine.connect() as conn:
+            assert (
+                await conn.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar() == head_revision()
+    finally:
+        await engine.dispose()
+
+
+def test_the_serving_process_loads_neither_alembic_nor_an_unused_driver() -> None:
+    """What only start-up, the CLI or PostgreSQL need stays out of an app serving from SQLite."""
+    code = (
+        "import sys, bot.runtime.server, bot.runtime.wiring, bot.cli;"
+        "print(sorted(m for m in ('alembic', 'mako', 'asyncpg', 'matplotlib') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("status", [Status.IN_PROGRESS])
+async def test_record_answer_refuses_inside_a_transaction_on_sqlite(
+    engine: AsyncEngine, status: Status
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's one-trip write")
+    assessment_id = await _started(engine, "U1")
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE assessments SET revision = revision"))  # a transaction is open
+        with pytest.raises(RuntimeError, match="outside any transaction"):
+            await repo.record_answer(conn, assessment_id, 0, "q2", "q1", "yes")
+
+
+async def test_record_answer_on_postgres_is_refused_inside_a_transaction(engine: AsyncEngine) -> None:
+    """A write that commits by itself must not run where an open transaction would swallow it."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("PostgreSQL's one-statement write")
+    assessment_id = await _started(engine, "U1")
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))  # begins a transaction
+        with pytest.raises(Exception, match="isolation_level may not be altered"):
+            await repo.record_answer(conn, assessment_id, 0, "q2", "q1", "yes")
