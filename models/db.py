@@ -130,14 +130,17 @@ def create_engine(
     return create_async_engine(url, **kwargs)
 
 
+def is_autocommit(conn: AsyncConnection) -> bool:
+    """Whether ``conn`` runs each statement as its own transaction (set by :func:`autocommit`)."""
+    sync = conn.sync_connection
+    return sync is not None and sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+
 async def autocommit(conn: AsyncConnection) -> AsyncConnection:
     """On PostgreSQL, the connection in autocommit mode: each statement is its own transaction, so a
     read or a one-statement write costs one round trip instead of BEGIN, the statement and COMMIT.
     SQLite is left as it is (its driver already runs a lone SELECT outside a transaction)."""
-    if conn.dialect.name == "sqlite" or (
-        conn.sync_connection is not None
-        and conn.sync_connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
-    ):
+    if conn.dialect.name == "sqlite" or is_autocommit(conn):
         return conn
     return await conn.execution_options(isolation_level="AUTOCOMMIT")
 

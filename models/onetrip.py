@@ -1,4 +1,4 @@
-"""Work on SQLite in one trip to its thread, for the click path.
+"""The click path's statements in one trip each: SQLite through its thread, PostgreSQL on asyncpg.
 
 SQLAlchemy's aiosqlite adapter sends each statement through aiosqlite's worker thread several times
 (a cursor, the execute, the fetch, the close), and every trip back waits for its turn on the busy
@@ -6,7 +6,9 @@ event loop while the app's one SQLite connection stays taken. :func:`run` hands 
 function that does a whole unit of work with the sqlite3 connection in that thread, the way
 SQLAlchemy's own adapter queues work there, and :class:`SqliteSql` is a Core statement compiled once
 for SQLite with SQLAlchemy's own bind and result processing (so values are stored and read exactly
-as the rest of the app stores and reads them).
+as the rest of the app stores and reads them). On PostgreSQL, :class:`PgSql` runs a statement
+compiled once for asyncpg straight on the pooled connection's asyncpg connection: one round trip,
+without the adapter's greenlet hand-offs (asyncpg takes and returns the values SQLAlchemy would).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
 _DIALECT = sqlite.dialect()
+_PG_DIALECT = postgresql_asyncpg.dialect()  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
@@ -76,3 +80,27 @@ async def run(conn: AsyncConnection, work: Callable[[sqlite3.Connection], T]) ->
 
 def is_sqlite(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "sqlite"
+
+
+@dataclass(frozen=True)
+class PgSql:
+    """A Core statement compiled once for asyncpg: its SQL and its parameters' order."""
+
+    sql: str
+    names: tuple[str, ...]
+    compiled: Any
+
+    @classmethod
+    def of(cls, statement: Any) -> PgSql:
+        compiled: Any = statement.compile(dialect=_PG_DIALECT)
+        return cls(compiled.string, tuple(compiled.positiontup or ()), compiled)
+
+    def params(self, values: Mapping[str, Any]) -> list[Any]:
+        merged = self.compiled.construct_params(dict(values))
+        return [merged[name] for name in self.names]
+
+    async def fetch(self, conn: AsyncConnection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run on ``conn``'s asyncpg connection (which must be in autocommit mode); the rows."""
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection  # the asyncpg.Connection behind SQLAlchemy's adapter
+        return [tuple(row) for row in await driver.fetch(self.sql, *self.params(values))]

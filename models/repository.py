@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from models import onetrip
-from models.db import autocommit
+from models.db import autocommit, is_autocommit
 from models.tables import (
     Answer,
     Assessment,
@@ -271,6 +271,7 @@ _RECENT = (
     .order_by(answers.c.answered_at.desc(), answers.c.id.desc())
 )
 _RECENT_SQLITE = onetrip.SqliteSql.of(_RECENT)
+_RECENT_PG = onetrip.PgSql.of(_RECENT)
 
 
 async def recent_answers(
@@ -284,6 +285,8 @@ async def recent_answers(
         rows = await onetrip.run(
             db, lambda c: _RECENT_SQLITE.rows(c.execute(_RECENT_SQLITE.sql, bound).fetchall())
         )
+    elif isinstance(db, AsyncConnection) and is_autocommit(db):
+        rows = await _RECENT_PG.fetch(db, params)
     else:
         rows = (await db.execute(_RECENT, params)).all()
     return [GivenAnswer(f, q, o, as_utc(at)) for f, q, o, at in rows if f in flow_ids]
@@ -343,6 +346,7 @@ _VIEW = (
 
 
 _VIEW_SQLITE = onetrip.SqliteSql.of(_VIEW)
+_VIEW_PG = onetrip.PgSql.of(_VIEW)
 
 
 async def get_assessment(db: Db, assessment_id: int) -> AssessmentView | None:
@@ -353,6 +357,8 @@ async def get_assessment(db: Db, assessment_id: int) -> AssessmentView | None:
         rows = await onetrip.run(
             db, lambda c: _VIEW_SQLITE.rows(c.execute(_VIEW_SQLITE.sql, params).fetchall())
         )
+    elif isinstance(db, AsyncConnection) and is_autocommit(db):
+        rows = await _VIEW_PG.fetch(db, {"assessment_id": assessment_id})
     else:
         rows = (await db.execute(_VIEW, {"assessment_id": assessment_id})).all()
     if not rows:
@@ -453,7 +459,7 @@ def _claimed_and_saved() -> Any:
     ).returning(answers.c.assessment_id)
 
 
-_CLAIM_AND_SAVE_POSTGRES = _claimed_and_saved()
+_CLAIM_AND_SAVE_POSTGRES = onetrip.PgSql.of(_claimed_and_saved())
 
 
 def _click_params(
@@ -495,8 +501,7 @@ async def record_answer(
     claim, answer = _click_params(assessment_id, expected_revision, next_question_id, question_id, option_id)
     if not onetrip.is_sqlite(db):
         db = await autocommit(db)  # committed by itself (refused inside an open transaction)
-        rows = (await db.execute(_CLAIM_AND_SAVE_POSTGRES, {**claim, **answer})).all()
-        return len(rows) == 1
+        return len(await _CLAIM_AND_SAVE_POSTGRES.fetch(db, {**claim, **answer})) == 1
     (written,) = await onetrip.run(db, partial(_write_clicks, [_sqlite_click(claim, answer)]))
     if isinstance(written, BaseException):
         raise written

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import hashlib
 import hmac
 import json
@@ -224,11 +223,6 @@ async def start(settings: Settings, flows: dict[str, Flow]) -> Server:
         logger.info("socket_mode_connected", extra={"health_port": port})
     else:
         logger.info("listening", extra={"port": port, "path": EVENTS_PATH})
-    # What start-up built (flows, tables, the app) lives as long as the process: move it out of
-    # the garbage collector's sight, so its full collections, which would otherwise walk all of it
-    # in the middle of a burst of clicks, stay short.
-    gc.collect()
-    gc.freeze()
     return server
 
 
