@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, select, update
+from sqlalchemy import Row, Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -220,6 +220,89 @@ async def start_in_one_trip(
 
     actor, row = await onetrip.run(db, work)
     return actor, (_assessment(row) if row is not None else None)
+
+
+_START_POSTGRES = onetrip.PgSql.of(
+    text(
+        """
+WITH w_new AS (
+    INSERT INTO workspaces (slack_team_id, created_at) VALUES (:team, :now)
+    ON CONFLICT DO NOTHING RETURNING id
+), w AS (
+    SELECT id FROM w_new UNION ALL SELECT id FROM workspaces WHERE slack_team_id = :team LIMIT 1
+), c_new AS (
+    INSERT INTO channels (workspace_id, slack_channel_id, name, created_at)
+    SELECT w.id, :channel, :channel_name, :now FROM w
+    ON CONFLICT DO NOTHING RETURNING id
+), c AS (
+    SELECT id FROM c_new UNION ALL
+    SELECT channels.id FROM channels JOIN w ON channels.workspace_id = w.id
+    WHERE channels.slack_channel_id = :channel LIMIT 1
+), p_new AS (
+    INSERT INTO people (workspace_id, slack_user_id, name, created_at)
+    SELECT w.id, :user, :user_name, :now FROM w
+    ON CONFLICT DO NOTHING RETURNING id
+), p AS (
+    SELECT id FROM p_new UNION ALL
+    SELECT people.id FROM people JOIN w ON people.workspace_id = w.id
+    WHERE people.slack_user_id = :user LIMIT 1
+), a AS (
+    INSERT INTO assessments (person_id, channel_id, flow_id, flow_version, status,
+                             current_question_id, revision, started_at, updated_at)
+    SELECT p.id, c.id, :flow_id, :flow_version, 'in_progress', :first_question_id, 0, :now, :now
+    FROM p, c
+    ON CONFLICT DO NOTHING
+    RETURNING id, person_id, channel_id, flow_id, flow_version, status, current_question_id,
+              revision, started_at, updated_at, completed_at
+)
+SELECT w.id, c.id, p.id, a.* FROM w CROSS JOIN c CROSS JOIN p LEFT JOIN a ON true
+"""
+    ).bindparams(
+        bindparam("now", type_=workspaces.c.created_at.type),
+        bindparam("team", type_=workspaces.c.slack_team_id.type),
+        bindparam("channel", type_=channels.c.slack_channel_id.type),
+        bindparam("channel_name", type_=channels.c.name.type),
+        bindparam("user", type_=people.c.slack_user_id.type),
+        bindparam("user_name", type_=people.c.name.type),
+        bindparam("flow_id", type_=assessments.c.flow_id.type),
+        bindparam("flow_version", type_=assessments.c.flow_version.type),
+        bindparam("first_question_id", type_=assessments.c.current_question_id.type),
+    )
+)
+
+
+async def start_in_one_statement(
+    db: AsyncConnection,
+    who: tuple[str, str, str, str | None, str | None],
+    flow_id: str,
+    flow_version: str,
+    first_question_id: str,
+) -> tuple[Actor, AssessmentRow | None] | None:
+    """PostgreSQL: find or create the workspace, channel and person rows and start an assessment in
+    one statement (data-modifying CTEs), committed by itself. The assessment is None when one is in
+    progress here already; the whole answer is None when a row another request created a moment ago
+    is not visible to this statement's snapshot (the caller takes the usual path then)."""
+    team_id, channel_id, user_id, channel_name, user_name = who
+    db = await autocommit(db)
+    rows = await _START_POSTGRES.fetch(
+        db,
+        {
+            "now": utcnow(),
+            "team": team_id,
+            "channel": channel_id,
+            "channel_name": channel_name,
+            "user": user_id,
+            "user_name": user_name,
+            "flow_id": flow_id,
+            "flow_version": flow_version,
+            "first_question_id": first_question_id,
+        },
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    actor = Actor(int(row[0]), int(row[1]), int(row[2]))
+    return actor, (AssessmentRow(*row[3:]) if row[3] is not None else None)
 
 
 async def find_actor(db: Db, team_id: str, channel_id: str, user_id: str) -> Actor | None:

@@ -8,6 +8,7 @@ revision wins, so duplicate deliveries and racing instances cannot advance twice
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import timedelta
@@ -47,6 +48,7 @@ from models.tables import Status, utcnow
 
 logger = logging.getLogger(__name__)
 
+CLICK_SLOTS = 10  # answer clicks on the database at once (PostgreSQL's pool holds 10)
 CARRY_OVER = timedelta(days=90)  # answers to the same practice in another model this recent are offered
 
 
@@ -68,6 +70,10 @@ class AssessmentService:
         self.reads = reads or db
         # SQLite: the clicks that move on are written together (group commit, repo.AnswerLog).
         self.answer_log = repo.AnswerLog(db) if db.dialect.name == "sqlite" else None
+        # Answer clicks work on the database CLICK_SLOTS at a time, in arrival order: a burst is
+        # served nearer first come, first served than all at once (bench.load: burst p95 about a
+        # tenth lower on both databases), and no click waits for a pooled connection mid-way.
+        self._admission = asyncio.Semaphore(CLICK_SLOTS)
         self.flows = flows
         # How long dispatchers leave a new result to the click that completed it (see queue_result).
         self.click_grace = click_grace
@@ -154,10 +160,11 @@ class AssessmentService:
         flow = self.find_flow(flow_name)
         if flow is None:
             return ChooseModel(self.sorted_flows(), unknown=flow_name[:40])
-        if self.answer_log is not None:  # SQLite: rows and the assessment in one trip to the writer
-            started = await self._start_in_one_trip(who, flow)
-            if started is not None:
-                return started
+        # The rows and the assessment in one trip to SQLite's writer, or one PostgreSQL statement;
+        # when one is in progress here already, Resume or Restart is offered the usual way below.
+        started = await self._start_in_one_trip(who, flow)
+        if started is not None:
+            return started
         async with self.db.begin() as conn:
             actor = await repo.ensure_actor(
                 conn, who.team_id, who.channel_id, who.user_id, who.channel_name, who.user_name
@@ -178,13 +185,21 @@ class AssessmentService:
             return shown if isinstance(shown, FlowRemoved) else ResumeOrRestart(shown, flow)
 
     async def _start_in_one_trip(self, who: Who, flow: Flow) -> QuestionShown | None:
-        """Start ``flow`` with one trip to SQLite's writer; None when one is in progress here (the
-        caller then offers Resume or Restart the usual way)."""
+        """Start ``flow`` in one trip to the database; None when one is in progress here (or, on
+        PostgreSQL, when a row created concurrently was not yet visible): the caller then goes the
+        usual way."""
         first = engine.next_question(flow, {})
         assert first is not None  # a valid flow has questions
         names = (who.team_id, who.channel_id, who.user_id, who.channel_name, who.user_name)
         async with self.db.connect() as conn:
-            actor, assessment = await repo.start_in_one_trip(conn, names, flow.id, flow.version, first.id)
+            if self.answer_log is not None:  # SQLite
+                done = await repo.start_in_one_trip(conn, names, flow.id, flow.version, first.id)
+            else:
+                found = await repo.start_in_one_statement(conn, names, flow.id, flow.version, first.id)
+                if found is None:
+                    return None
+                done = found
+        actor, assessment = done
         if assessment is None:
             return None
         logger.info("assessment_started", extra={"assessment_id": assessment.id, "flow": flow.id})
@@ -264,6 +279,12 @@ class AssessmentService:
         return view, flow, answers
 
     async def answer(
+        self, who: Who, assessment_id: int, revision: int, question_id: str, option_id: str
+    ) -> Outcome:
+        async with self._admission:
+            return await self._answer(who, assessment_id, revision, question_id, option_id)
+
+    async def _answer(
         self, who: Who, assessment_id: int, revision: int, question_id: str, option_id: str
     ) -> Outcome:
         """Record one answer and move on: the next question, or the result when it was the last.

@@ -155,3 +155,35 @@ async def test_record_answer_on_postgres_is_refused_inside_a_transaction(engine:
         await conn.execute(text("SELECT 1"))  # begins a transaction
         with pytest.raises(Exception, match="isolation_level may not be altered"):
             await repo.record_answer(conn, assessment_id, 0, "q2", "q1", "yes")
+
+
+async def test_a_start_in_one_statement_creates_the_rows_and_refuses_a_second(engine: AsyncEngine) -> None:
+    """PostgreSQL: the rows and the assessment in one statement; a second start while one is in
+    progress starts nothing; an existing person and channel are found, not duplicated."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("the one-statement start is PostgreSQL's")
+    who = ("T9", "C9", "U9", "ml", "ana")
+    async with engine.connect() as conn:
+        first = await repo.start_in_one_statement(conn, who, "google", "2", "q1")
+    async with engine.connect() as conn:
+        again = await repo.start_in_one_statement(conn, who, "google", "2", "q1")
+    async with engine.connect() as conn:
+        bo = await repo.start_in_one_statement(conn, ("T9", "C9", "U8", "ml", "bo"), "azure", "2", "a1")
+    assert first is not None
+    assert again is not None
+    assert bo is not None
+    actor, assessment = first
+    assert assessment is not None
+    assert (assessment.status, assessment.revision, assessment.current_question_id) == (
+        Status.IN_PROGRESS,
+        0,
+        "q1",
+    )
+    assert again == (actor, None)
+    assert (bo[0].workspace_id, bo[0].channel_id) == (actor.workspace_id, actor.channel_id)
+    assert bo[0].person_id != actor.person_id
+    async with engine.connect() as conn:
+        assert await repo.find_actor(conn, "T9", "C9", "U9") == actor
+        view = await repo.get_assessment(conn, assessment.id)
+    assert view is not None
+    assert (view.slack_team_id, view.slack_user_id, view.slack_channel_id) == ("T9", "U9", "C9")
