@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from pydantic import ValidationError
 
 from bot.runtime.settings import Settings
 
@@ -54,3 +57,37 @@ def test_secrets_stay_out_of_repr(monkeypatch: pytest.MonkeyPatch) -> None:
         DATABASE_URL="postgres://u:pw-secret@h/db",
     )
     assert "secret" not in repr(s)
+
+
+def test_a_dot_env_file_is_read_and_the_environment_wins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`.env` lines (comments, `export`, quotes) fill what the environment does not set; explicit
+    arguments win over both; names match in any case."""
+    for name in ("SLACK_BOT_TOKEN", "PORT", "LOG_LEVEL", "MIGRATE_ON_START", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "# local settings\n"
+        "export SLACK_BOT_TOKEN='xoxb-from-file'\n"
+        "PORT=4000  # a comment\n"
+        'log_level="DEBUG"\n'
+        "MIGRATE_ON_START=0\n"
+        "not a setting line\n"
+    )
+    monkeypatch.setenv("PORT", "5000")
+    s = Settings(_env_file=env_file)
+    assert (s.slack_bot_token, s.port, s.log_level, s.migrate_on_start) == (
+        "xoxb-from-file",
+        5000,
+        "DEBUG",
+        False,
+    )
+    assert Settings(_env_file=env_file, port=6000).port == 6000
+    assert Settings(_env_file=tmp_path / "missing.env").slack_bot_token is None
+
+
+def test_a_bad_value_is_refused_with_the_settings_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "eighty")
+    with pytest.raises(ValidationError, match="port"):
+        Settings(_env_file=None)
