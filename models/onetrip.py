@@ -20,7 +20,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from models.db import is_autocommit
 
 T = TypeVar("T")
 _DIALECT = sqlite.dialect()
@@ -104,3 +106,22 @@ class PgSql:
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection  # the asyncpg.Connection behind SQLAlchemy's adapter
         return [tuple(row) for row in await driver.fetch(self.sql, *self.params(values))]
+
+
+class Query:
+    """A read of the click path, compiled once for each way it can run: in one trip to SQLite's
+    thread, straight on asyncpg for a PostgreSQL connection in autocommit mode, or (a session, or a
+    connection inside a transaction) through SQLAlchemy as usual."""
+
+    def __init__(self, statement: Any):
+        self.statement = statement
+        self.sqlite = SqliteSql.of(statement)
+        self.pg = PgSql.of(statement)
+
+    async def all(self, db: AsyncConnection | AsyncSession, values: Mapping[str, Any]) -> Sequence[Any]:
+        if isinstance(db, AsyncConnection) and is_sqlite(db):
+            sql, params, read = self.sqlite.sql, self.sqlite.params(values), self.sqlite.rows
+            return await run(db, lambda c: read(c.execute(sql, params).fetchall()))
+        if isinstance(db, AsyncConnection) and is_autocommit(db):
+            return await self.pg.fetch(db, values)
+        return (await db.execute(self.statement, dict(values))).all()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -20,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from models import onetrip
-from models.db import autocommit, is_autocommit
+from models.db import autocommit
 from models.tables import (
     Answer,
     Assessment,
@@ -353,8 +352,7 @@ _RECENT = (
     )
     .order_by(answers.c.answered_at.desc(), answers.c.id.desc())
 )
-_RECENT_SQLITE = onetrip.SqliteSql.of(_RECENT)
-_RECENT_PG = onetrip.PgSql.of(_RECENT)
+_RECENT_QUERY = onetrip.Query(_RECENT)
 
 
 async def recent_answers(
@@ -362,16 +360,7 @@ async def recent_answers(
 ) -> list[GivenAnswer]:
     """This person's answers in this channel to the given models since ``since``, newest first."""
     params = {"person_id": person_id, "channel_id": channel_id, "since": since}
-    rows: Sequence[Any]
-    if isinstance(db, AsyncConnection) and onetrip.is_sqlite(db):  # one trip (a question is on its way)
-        bound = _RECENT_SQLITE.params(params)
-        rows = await onetrip.run(
-            db, lambda c: _RECENT_SQLITE.rows(c.execute(_RECENT_SQLITE.sql, bound).fetchall())
-        )
-    elif isinstance(db, AsyncConnection) and is_autocommit(db):
-        rows = await _RECENT_PG.fetch(db, params)
-    else:
-        rows = (await db.execute(_RECENT, params)).all()
+    rows = await _RECENT_QUERY.all(db, params)  # one trip: a question is on its way
     return [GivenAnswer(f, q, o, as_utc(at)) for f, q, o, at in rows if f in flow_ids]
 
 
@@ -428,22 +417,12 @@ _VIEW = (
 )
 
 
-_VIEW_SQLITE = onetrip.SqliteSql.of(_VIEW)
-_VIEW_PG = onetrip.PgSql.of(_VIEW)
+_VIEW_QUERY = onetrip.Query(_VIEW)
 
 
 async def get_assessment(db: Db, assessment_id: int) -> AssessmentView | None:
     """An assessment with its answers and owner, in one round trip (every click starts here)."""
-    rows: Sequence[Any]
-    if isinstance(db, AsyncConnection) and onetrip.is_sqlite(db):
-        params = _VIEW_SQLITE.params({"assessment_id": assessment_id})
-        rows = await onetrip.run(
-            db, lambda c: _VIEW_SQLITE.rows(c.execute(_VIEW_SQLITE.sql, params).fetchall())
-        )
-    elif isinstance(db, AsyncConnection) and is_autocommit(db):
-        rows = await _VIEW_PG.fetch(db, {"assessment_id": assessment_id})
-    else:
-        rows = (await db.execute(_VIEW, {"assessment_id": assessment_id})).all()
+    rows = await _VIEW_QUERY.all(db, {"assessment_id": assessment_id})
     if not rows:
         return None
     width = len(ASSESSMENT_COLUMNS)
@@ -516,12 +495,7 @@ _SAVE_ANSWER_VALUES: dict[str, Any] = {
     "answered_at": bindparam("answered_at"),
 }
 _CLAIM_SQLITE = onetrip.SqliteSql.of(_CLAIM)
-_SAVE_ANSWER_SQLITE = onetrip.SqliteSql.of(
-    (ins := sqlite.insert(answers).values(_SAVE_ANSWER_VALUES)).on_conflict_do_update(
-        index_elements=[answers.c.assessment_id, answers.c.question_id],
-        set_={"option_id": ins.excluded.option_id, "answered_at": ins.excluded.answered_at},
-    )
-)
+_SAVE_ANSWER_SQLITE = onetrip.SqliteSql.of(_SAVE_ANSWER["sqlite"].values(_SAVE_ANSWER_VALUES))
 
 
 def _claimed_and_saved() -> Any:
