@@ -14,6 +14,7 @@ import contextlib
 import os
 import re
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -49,7 +50,11 @@ def question_message(number: int) -> dict[str, Any]:
     }
 
 
-def build_app(session: aiohttp.ClientSession) -> AsyncApp:
+Record = Callable[[str, str], Awaitable[object]]  # (user id, what they sent), before the reply
+
+
+def build_app(session: aiohttp.ClientSession, record: Record | None = None) -> AsyncApp:
+    """The bare app; with ``record``, each request is recorded (awaited) before its reply."""
     client = AsyncWebClient(
         token=os.environ["SLACK_BOT_TOKEN"],
         base_url=os.environ.get("SLACK_API_URL", "https://slack.com/api/"),
@@ -63,12 +68,17 @@ def build_app(session: aiohttp.ClientSession) -> AsyncApp:
     @app.command("/maturity")
     async def handle_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         await ack()
+        if record is not None:
+            await record(str(command.get("user_id", "")), "start")
         await reply(command.get("response_url", ""), 1)
 
     @app.action(re.compile(r"^answer:\d+$"))
     async def handle_answer(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        parts = str(action.get("value", "")).split("|")
+        value = str(action.get("value", ""))
+        if record is not None:
+            await record(str(body.get("user", {}).get("id", "")), value)
+        parts = value.split("|")
         number = int(parts[1]) + 1 if len(parts) > 1 and parts[1].isdigit() else 1
         await reply(body.get("response_url", ""), number)
 
@@ -79,11 +89,12 @@ async def health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def serve() -> None:
+async def serve(store: Any = None) -> None:
+    """Serve until SIGINT/SIGTERM; ``store`` (its ``record`` and ``close``) makes it the durable app."""
     port = int(os.environ.get("PORT", "3000"))
     host = os.environ.get("HOST", "127.0.0.1")
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-    app = build_app(session)
+    app = build_app(session, store.record if store is not None else None)
     web_app = app.web_app(path=EVENTS_PATH, port=port)
     web_app.router.add_get("/health", health)
     runner = web.AppRunner(web_app, access_log=None)
@@ -99,6 +110,8 @@ async def serve() -> None:
     finally:
         await runner.cleanup()
         await session.close()
+        if store is not None:
+            await store.close()
 
 
 if __name__ == "__main__":

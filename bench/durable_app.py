@@ -11,20 +11,11 @@ HOST, DATABASE_URL).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import re
-import signal
 import time
 from typing import Any, Protocol
 
-import aiohttp
-from aiohttp import web
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
-
-from bench.bare_app import EVENTS_PATH, health, question_message
+from bench import bare_app
 
 TABLE = "durable_clicks"
 
@@ -112,56 +103,8 @@ async def open_store(url: str) -> Store:
     return await PostgresStore.open(url)
 
 
-def build_app(session: aiohttp.ClientSession, store: Store) -> AsyncApp:
-    client = AsyncWebClient(
-        token=os.environ["SLACK_BOT_TOKEN"],
-        base_url=os.environ.get("SLACK_API_URL", "https://slack.com/api/"),
-        session=session,
-    )
-    app = AsyncApp(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"])
-
-    async def reply(response_url: str, number: int) -> None:
-        await AsyncWebhookClient(response_url, session=session).send_dict(question_message(number))
-
-    @app.command("/maturity")
-    async def handle_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        await ack()
-        await store.record(str(command.get("user_id", "")), "start")
-        await reply(command.get("response_url", ""), 1)
-
-    @app.action(re.compile(r"^answer:\d+$"))
-    async def handle_answer(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        value = str(action.get("value", ""))
-        await store.record(str(body.get("user", {}).get("id", "")), value)
-        parts = value.split("|")
-        number = int(parts[1]) + 1 if len(parts) > 1 and parts[1].isdigit() else 1
-        await reply(body.get("response_url", ""), number)
-
-    return app
-
-
 async def serve() -> None:
-    port = int(os.environ.get("PORT", "3000"))
-    host = os.environ.get("HOST", "127.0.0.1")
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-    store = await open_store(os.environ["DATABASE_URL"])
-    web_app = build_app(session, store).web_app(path=EVENTS_PATH, port=port)
-    web_app.router.add_get("/health", health)
-    runner = web.AppRunner(web_app, access_log=None)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await runner.setup()
-        await web.TCPSite(runner, host, port).start()
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-        await session.close()
-        await store.close()
+    await bare_app.serve(await open_store(os.environ["DATABASE_URL"]))
 
 
 if __name__ == "__main__":
