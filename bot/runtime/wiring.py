@@ -34,6 +34,7 @@ from bot.slack.outbox import SlackOutbox
 from flows.schema import Flow
 from flows.simulate import questions_asked
 from models.db import create_engine, create_read_engine
+from models.migrate import needs_upgrade, upgrade_engine  # Alembic itself loads only to migrate
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +73,10 @@ async def migrate(engine: AsyncEngine) -> None:
     """Upgrade the database before serving. In a child process (`python -m bot migrate`), so
     Alembic and all it imports never stay resident in the serving process; an in-memory SQLite
     database (tests) exists only in this process's connection, so it is upgraded here."""
-    from models.migrate import needs_upgrade
-
     if not await needs_upgrade(engine):  # the usual restart: Alembic is not even imported
         return
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        from models.migrate import upgrade_engine
-
         await upgrade_engine(engine)
         return
     env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}

@@ -161,19 +161,24 @@ def test_a_source_url_that_could_break_its_slack_link_is_refused(url: str) -> No
     )
 
 
-def test_flows_check_names_a_bad_source_url(tmp_path: Path) -> None:
-    """`python -m bot flows check` prints the bad URL's file, line and key and exits 1."""
-    flow_file = tmp_path / "tiny.yaml"
-    flow_file.write_text(TINY.replace("url: https://example.org/tiny", 'url: "https://a><!channel>"'))
-    done = subprocess.run(
+def _flows_check(flow_file: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m bot flows check FILE` as a separate process, run from the file's folder."""
+    return subprocess.run(
         [sys.executable, "-m", "bot", "flows", "check", str(flow_file)],
         env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)},
-        cwd=tmp_path,
+        cwd=flow_file.parent,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_flows_check_names_a_bad_source_url(tmp_path: Path) -> None:
+    """`python -m bot flows check` prints the bad URL's file, line and key and exits 1."""
+    flow_file = tmp_path / "tiny.yaml"
+    flow_file.write_text(TINY.replace("url: https://example.org/tiny", 'url: "https://a><!channel>"'))
+    done = _flows_check(flow_file)
     assert done.returncode == 1
     assert f"{flow_file}:9 [sources[0].url]: must be an http:// or https:// URL" in done.stderr
 
@@ -187,14 +192,6 @@ def test_flows_check_of_one_file_checks_its_same_as_against_the_shipped_flows(tm
             "    not_applicable: true\n    same_as: [{flow: google, question: nope, options: {a: log}}]\n",
         )
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "flows", "check", str(flow_file)],
-        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _flows_check(flow_file)
     assert done.returncode == 1
     assert "[questions[3].same_as[0].question]: 'google' has no question 'nope'" in done.stderr
