@@ -149,17 +149,19 @@ _CREATE_ASSESSMENT_SQLITE = onetrip.SqliteSql.of(
 )
 
 
+Names = tuple[str, str, str, str | None, str | None]  # team, channel, user, channel name, user name
+
+
 async def start_in_one_trip(
-    db: AsyncConnection,
-    who: tuple[str, str, str, str | None, str | None],
-    flow_id: str,
-    flow_version: str,
-    first_question_id: str,
-) -> tuple[Actor, AssessmentRow | None]:
-    """SQLite: find or create the workspace, channel and person rows and start an assessment, all in
-    one trip to SQLite's thread and one commit. ``who`` is (team, channel, user, channel name, user
-    name). The assessment is None when one is already in progress for this person here (nothing is
-    started then; the rows found or created are kept)."""
+    db: AsyncConnection, who: Names, flow_id: str, flow_version: str, first_question_id: str
+) -> tuple[Actor, AssessmentRow | None] | None:
+    """Find or create the workspace, channel and person rows and start an assessment, committed, in
+    one trip: one call into SQLite's thread, or one PostgreSQL statement (:func:`_start_postgres`).
+    The assessment is None when one is already in progress for this person here (nothing is started
+    then; the rows found or created are kept); the whole answer is None on PostgreSQL when a row
+    another request created a moment ago is not yet visible (the caller takes the usual path)."""
+    if not onetrip.is_sqlite(db):
+        return await _start_postgres(db, who, flow_id, flow_version, first_question_id)
     team_id, channel_id, user_id, channel_name, user_name = who
     now = utcnow()
 
@@ -270,17 +272,10 @@ SELECT w.id, c.id, p.id, a.* FROM w CROSS JOIN c CROSS JOIN p LEFT JOIN a ON tru
 )
 
 
-async def start_in_one_statement(
-    db: AsyncConnection,
-    who: tuple[str, str, str, str | None, str | None],
-    flow_id: str,
-    flow_version: str,
-    first_question_id: str,
+async def _start_postgres(
+    db: AsyncConnection, who: Names, flow_id: str, flow_version: str, first_question_id: str
 ) -> tuple[Actor, AssessmentRow | None] | None:
-    """PostgreSQL: find or create the workspace, channel and person rows and start an assessment in
-    one statement (data-modifying CTEs), committed by itself. The assessment is None when one is in
-    progress here already; the whole answer is None when a row another request created a moment ago
-    is not visible to this statement's snapshot (the caller takes the usual path then)."""
+    """PostgreSQL's start in one statement (data-modifying CTEs), committed by itself."""
     team_id, channel_id, user_id, channel_name, user_name = who
     db = await autocommit(db)
     rows = await _START_POSTGRES.fetch(

@@ -188,28 +188,26 @@ class AssessmentService:
         """Start ``flow`` in one trip to the database; None when one is in progress here (or, on
         PostgreSQL, when a row created concurrently was not yet visible): the caller then goes the
         usual way."""
-        first = engine.next_question(flow, {})
-        assert first is not None  # a valid flow has questions
+        first = self._first_question(flow)
         names = (who.team_id, who.channel_id, who.user_id, who.channel_name, who.user_name)
         async with self.db.connect() as conn:
-            if self.answer_log is not None:  # SQLite
-                done = await repo.start_in_one_trip(conn, names, flow.id, flow.version, first.id)
-            else:
-                found = await repo.start_in_one_statement(conn, names, flow.id, flow.version, first.id)
-                if found is None:
-                    return None
-                done = found
-        actor, assessment = done
-        if assessment is None:
+            started = await repo.start_in_one_trip(conn, names, flow.id, flow.version, first.id)
+        actor, assessment = started if started is not None else (None, None)
+        if actor is None or assessment is None:
             return None
         logger.info("assessment_started", extra={"assessment_id": assessment.id, "flow": flow.id})
         async with self.reads.connect() as conn:
             owner = (actor.person_id, actor.channel_id)
             return await self._view(conn, owner, flow, assessment.id, assessment.revision, first, {})
 
-    async def _create(self, conn: AsyncConnection, actor: repo.Actor, flow: Flow) -> QuestionShown:
+    @staticmethod
+    def _first_question(flow: Flow) -> Question:
         first = engine.next_question(flow, {})
         assert first is not None  # a valid flow has questions
+        return first
+
+    async def _create(self, conn: AsyncConnection, actor: repo.Actor, flow: Flow) -> QuestionShown:
+        first = self._first_question(flow)
         assessment = await repo.create_assessment(conn, actor, flow.id, flow.version, first.id)
         logger.info("assessment_started", extra={"assessment_id": assessment.id, "flow": flow.id})
         owner = (actor.person_id, actor.channel_id)
