@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flows.schema import NOT_APPLICABLE_ID, UNSURE_ID
 from playground.slack_api import Person, SlackClient, buttons
 
 Message = dict[str, Any]
 
 
-STANDARD_ANSWERS = ("|unsure", "|n-a")  # how the values of "Not sure" and "Not applicable" end
+# How the button values of "Not sure" and "Not applicable" end (answer values end in the option id).
+STANDARD_ANSWERS = (f"|{UNSURE_ID}", f"|{NOT_APPLICABLE_ID}")
 
 
 def answer_buttons(message: Message, *, standard: bool = False) -> list[dict[str, Any]]:

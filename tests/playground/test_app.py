@@ -7,6 +7,8 @@ from typing import Any
 
 import aiohttp
 
+from playground.drive import STANDARD_ANSWERS
+
 Json = dict[str, Any]
 
 
@@ -55,7 +57,7 @@ async def test_the_page_runs_the_real_bot_through_an_assessment_to_its_channel_r
             answers = [
                 b
                 for b in _buttons(question)
-                if b["action_id"].startswith("answer:") and not b["value"].endswith(("|unsure", "|n-a"))
+                if b["action_id"].startswith("answer:") and not b["value"].endswith(STANDARD_ANSWERS)
             ]
             if not answers:
                 break

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from playground.drive import STANDARD_ANSWERS
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -54,7 +56,7 @@ def _drive(base: str) -> list[str]:
                 for b in browser.find_elements(
                     By.CSS_SELECTOR, '.msg.ephemeral button[data-action^="answer:"]'
                 )
-                if not (b.get_attribute("data-value") or "").endswith(("|unsure", "|n-a"))
+                if not (b.get_attribute("data-value") or "").endswith(STANDARD_ANSWERS)
             ]
             if not answers:
                 break
