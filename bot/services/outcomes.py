@@ -199,7 +199,6 @@ class KeptPrivate:
     """Keep private was pressed: nothing is posted; Share stays available."""
 
     result_id: int
-    channel_id: str
 
 
 @dataclass(frozen=True)

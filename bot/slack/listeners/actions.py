@@ -146,7 +146,7 @@ async def share_result(deps: Deps, click: ClickRequest) -> Outcome:
 
 
 async def keep_private(deps: Deps, click: ClickRequest) -> Outcome:
-    return KeptPrivate(decode_result(click.value), click.who.channel_id)
+    return KeptPrivate(decode_result(click.value))
 
 
 async def handle_answer_clicked(

@@ -54,7 +54,7 @@ def _examples() -> list[Reply]:
         question,
         ResultPreview(completed, "ml-team"),
         ResultPreview(completed, None, in_channel=False),
-        KeptPrivate(1, "C1"),
+        KeptPrivate(1),
         ResultShared(completed, PostStatus.POSTED),
         ResultShared(completed, PostStatus.QUEUED, "ratelimited"),
         ResultShared(completed, PostStatus.FAILED, "not_in_channel"),
@@ -179,7 +179,7 @@ def test_the_preview_is_private_until_shared_and_says_how_to_invite_the_bot() ->
     outside = render_reply(ResultPreview(completed, "ml-team", in_channel=False)).message
     assert "/invite @maturity-bot" in all_text(outside)
     assert button(outside, "Share in #ml-team")  # works once the bot is invited
-    kept = render_reply(KeptPrivate(1, "C1")).message
+    kept = render_reply(KeptPrivate(1)).message
     assert "nothing was posted" in all_text(kept)
     assert button(kept, "Share in this channel")["value"] == "1"
 

@@ -213,7 +213,7 @@ def test_result_messages_are_within_limits(flow_id: str) -> None:
         for in_channel in (True, False):
             name = "x" * 80  # Slack channel names are at most 80 characters
             assert_within_slack_limits(build_result_preview(ResultPreview(view, name, in_channel)))
-        assert_within_slack_limits(build_kept_private(KeptPrivate(view.result_id, CHANNEL)))
+        assert_within_slack_limits(build_kept_private(KeptPrivate(view.result_id)))
         for status in PostStatus:
             assert_within_slack_limits(build_completed_note(view, status))
         for error in [*POST_ERRORS, "some_new_error_<&>"]:
