@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.schema import NOT_APPLICABLE_ID, UNSURE_ID
 from playground.slack_api import Person, SlackClient, buttons
 
 Message = dict[str, Any]
 
 
-# How the button values of "Not sure" and "Not applicable" end (answer values end in the option id).
-STANDARD_ANSWERS = (f"|{UNSURE_ID}", f"|{NOT_APPLICABLE_ID}")
+# How the button values of "Not sure" and "Not applicable" end (answer values end in the option id;
+# the ids are flows.schema's UNSURE_ID and NOT_APPLICABLE_ID, which the playground, standing in for
+# Slack, does not import).
+STANDARD_ANSWERS = ("|unsure", "|n-a")
 
 
 def answer_buttons(message: Message, *, standard: bool = False) -> list[dict[str, Any]]:

@@ -110,3 +110,9 @@ async def test_home_tab_check_ins_and_bad_input_get_the_bots_real_answers(page: 
         assert (await _post(http, page, "/api/command", {"user": "U404", "channel": "C111", "text": ""}))[
             "http"
         ] == 400
+
+
+def test_the_drivers_standard_answer_suffixes_are_the_schemas_reserved_ids() -> None:
+    from flows.schema import NOT_APPLICABLE_ID, UNSURE_ID
+
+    assert STANDARD_ANSWERS == (f"|{UNSURE_ID}", f"|{NOT_APPLICABLE_ID}")
