@@ -115,4 +115,4 @@ async def test_home_tab_check_ins_and_bad_input_get_the_bots_real_answers(page: 
 def test_the_drivers_standard_answer_suffixes_are_the_schemas_reserved_ids() -> None:
     from flows.schema import NOT_APPLICABLE_ID, UNSURE_ID
 
-    assert STANDARD_ANSWERS == (f"|{UNSURE_ID}", f"|{NOT_APPLICABLE_ID}")
+    assert (f"|{UNSURE_ID}", f"|{NOT_APPLICABLE_ID}") == STANDARD_ANSWERS
