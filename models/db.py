@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -50,6 +51,14 @@ SQLITE_POOL_TIMEOUT = 10.0
 # takes milliseconds; 1.5 s keeps the answer (503, not silence) inside the 2 s that probes and
 # load balancers are commonly given.
 PING_TIMEOUT = 1.5
+# PostgreSQL: a pooled connection that has been idle at least this long is checked with a round trip
+# before it is handed out (a server restart, an idle timeout or a middlebox may have closed it).
+# SQLAlchemy's pool_pre_ping checks every checkout: on asyncpg, outside a transaction, that is
+# BEGIN, an empty statement and ROLLBACK, three round trips before every click under load, for
+# connections that were returned milliseconds ago. Pinging those proves nothing the next statement
+# does not (a server can die between ping and use either way: SQLAlchemy then invalidates the whole
+# pool and the person gets the apology), so only a connection idle this long is pinged.
+PING_IDLE_AFTER = 1.0
 
 
 def normalize_url(url: str) -> str:
@@ -92,13 +101,14 @@ def create_engine(
     *,
     connect_timeout: float = CONNECT_TIMEOUT,
     statement_timeout: float | None = STATEMENT_TIMEOUT,
+    ping_idle_after: float = PING_IDLE_AFTER,
     **kwargs: Any,
 ) -> AsyncEngine:
     """Create the async engine for ``url`` (normalised), with every wait on the database bounded.
 
-    ``connect_timeout`` and ``statement_timeout`` (None: unbounded) apply to PostgreSQL; SQLite has
-    no network, and its lock waits are bounded by its busy timeout. Other keyword arguments go to
-    SQLAlchemy and win over the defaults here (``pool_timeout``, ``poolclass``, ...).
+    ``connect_timeout``, ``statement_timeout`` (None: unbounded) and ``ping_idle_after`` apply to
+    PostgreSQL; SQLite has no network, and its lock waits are bounded by its busy timeout. Other
+    keyword arguments go to SQLAlchemy and win over the defaults here (``pool_timeout``, ...).
     """
     url = normalize_url(url)
     pooled = kwargs.get("poolclass") is None
@@ -124,10 +134,33 @@ def create_engine(
         **kwargs.get("connect_args", {}),
     }
     if pooled:
-        kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if pooled and not kwargs.get("pool_pre_ping"):
+        ping_when_idle(engine, ping_idle_after)
+    return engine
+
+
+def ping_when_idle(engine: AsyncEngine, idle_after: float) -> None:
+    """Check a pooled connection with a round trip at checkout when it sat idle ``idle_after``
+    seconds or more since it was returned; a dead one is replaced (up to SQLAlchemy's 3 attempts)."""
+    pool = engine.sync_engine.pool
+
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.pop("returned_at", None)
+        if returned_at is None or time.monotonic() - returned_at < idle_after:
+            return  # just connected, or in use moments ago
+        try:
+            dbapi_connection.ping()
+        except Exception as error:  # any failure: hand out a new connection instead
+            raise exc.DisconnectionError("a pooled connection failed its ping") from error
+
+    event.listen(pool, "checkin", returned)
+    event.listen(pool, "checkout", checked_out)
 
 
 def is_autocommit(conn: AsyncConnection) -> bool:

@@ -123,6 +123,53 @@ async def test_ping_uses_a_fresh_connection_so_a_busy_pool_is_still_healthy(data
         await engine.dispose()
 
 
+async def backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def terminate(postgres_url: str, pid: int) -> None:
+    """Close one server connection from the server's side, as a restart or an idle timeout would."""
+    admin = create_engine(postgres_url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await admin.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_pooled_connection_idle_long_enough_is_pinged_and_replaced_when_the_server_closed_it(
+    postgres_url: str,
+) -> None:
+    """A connection closed by the server while it sat idle in the pool is found out at checkout."""
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, ping_idle_after=0.2)
+    try:
+        before = await backend_pid(engine)
+        await terminate(postgres_url, before)
+        await asyncio.sleep(0.3)
+        assert await backend_pid(engine) != before  # the ping failed, a new connection was made
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_connection_returned_moments_ago_is_not_pinged_and_a_dead_one_fails_once(
+    postgres_url: str,
+) -> None:
+    """No round trip for a connection just returned; if the server closed it, that one use fails as
+    an outage and the pool starts afresh for the next."""
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, ping_idle_after=60)
+    try:
+        before = await backend_pid(engine)
+        await terminate(postgres_url, before)
+        error, _ = await failure_of(select_one(engine))
+        assert is_unreachable(error)
+        assert await backend_pid(engine) != before
+    finally:
+        await engine.dispose()
+
+
 @pytest.mark.postgres
 async def test_ping_gives_up_in_time_on_a_frozen_postgresql(
     frozen_engine: AsyncEngine, proxy: FreezingProxy
