@@ -393,7 +393,21 @@ class AssessmentView:
     slack_user_id: str
     slack_channel_id: str
     answers: dict[str, str]  # question id -> option id
+    # Whether this person has an assessment of another model in this channel: only then can an
+    # answer carry over (see recent_answers), so only then is it worth a trip to look.
+    others_here: bool = True
 
+
+_OTHER = assessments.alias("other")
+_OTHERS_HERE = (
+    select(_OTHER.c.id)
+    .where(
+        _OTHER.c.person_id == assessments.c.person_id,
+        _OTHER.c.channel_id == assessments.c.channel_id,
+        _OTHER.c.flow_id != assessments.c.flow_id,
+    )
+    .exists()
+)
 
 _VIEW = (
     select(
@@ -401,6 +415,7 @@ _VIEW = (
         workspaces.c.slack_team_id,
         people.c.slack_user_id,
         channels.c.slack_channel_id,
+        _OTHERS_HERE.label("others_here"),
         answers.c.question_id,
         answers.c.option_id,
     )
@@ -421,9 +436,9 @@ async def get_assessment(db: Db, assessment_id: int) -> AssessmentView | None:
     if not rows:
         return None
     width = len(ASSESSMENT_COLUMNS)
-    team, user, channel = rows[0][width : width + 3]
+    team, user, channel, others_here = rows[0][width : width + 4]
     given = {row[-2]: row[-1] for row in rows if row[-2] is not None}
-    return AssessmentView(_assessment(rows[0]), team, user, channel, given)
+    return AssessmentView(_assessment(rows[0]), team, user, channel, given, bool(others_here))
 
 
 _CLAIM = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import hmac
 import json
@@ -226,9 +227,20 @@ async def start(settings: Settings, flows: dict[str, Flow]) -> Server:
     return server
 
 
+def freeze_start_up() -> int:
+    """Take what start-up built (modules, flows, the app, its clients) out of the cyclic garbage
+    collector's sight, as it lives as long as the process: a full collection then walks only what
+    requests created since, instead of about 100,000 objects (some 30 ms, paid by whichever click
+    was being answered at the time). The number of objects frozen."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 async def serve(settings: Settings, flows: dict[str, Flow]) -> None:
     """Run until SIGINT or SIGTERM."""
     server = await start(settings, flows)
+    logger.info("start_up_frozen", extra={"objects": freeze_start_up()})
     try:
         await _wait_for_stop()
     finally:

@@ -98,7 +98,7 @@ class AssessmentService:
     async def _view(
         self,
         conn: AsyncConnection,
-        owner: tuple[int, int],
+        owner: tuple[int, int] | None,
         flow: Flow,
         assessment_id: int,
         revision: int,
@@ -106,12 +106,13 @@ class AssessmentService:
         answers: dict[str, str],
         note: QuestionNote | None = None,
     ) -> QuestionShown:
-        """The question to show; ``owner`` is the (person, channel) row ids, for carried answers."""
+        """The question to show; ``owner`` is the (person, channel) row ids, to look for an answer
+        that carries over (None: nothing can, see :meth:`_owner`)."""
         askable = [q.id for q in engine.questions_to_ask(flow, answers)]
         number = askable.index(question.id) + 1 if question.id in askable else len(askable)
         answered = sum(1 for q in askable if q in answers)
         chosen = answers.get(question.id)
-        carried = None if chosen is not None else await self._carried(conn, owner, question)
+        carried = None if chosen is not None or owner is None else await self._carried(conn, owner, question)
         return QuestionShown(
             flow, assessment_id, revision, question, chosen, number, answered, len(askable), number == 1,
             note, carried,
@@ -135,6 +136,14 @@ class AssessmentService:
                 return Carried(ours, given.flow_id, title, given.answered_at)
         return None
 
+    @staticmethod
+    def _owner(view: repo.AssessmentView) -> tuple[int, int] | None:
+        """Where to look for carried answers: None when the person has no assessment of another
+        model in this channel (one in progress per person and channel, so none can appear while
+        this one runs), which saves the lookup's trip on nearly every click of a first assessment."""
+        a = view.assessment
+        return (a.person_id, a.channel_id) if view.others_here else None
+
     async def _current_view(
         self, conn: AsyncConnection, view: repo.AssessmentView, note: QuestionNote | None = None
     ) -> QuestionShown | FlowRemoved:
@@ -148,8 +157,7 @@ class AssessmentService:
         if question is None:
             # Every question has an answer but the last click was lost; show the last one again.
             question = engine.questions_to_ask(flow, answers)[-1]
-        owner = (a.person_id, a.channel_id)
-        return await self._view(conn, owner, flow, a.id, a.revision, question, answers, note)
+        return await self._view(conn, self._owner(view), flow, a.id, a.revision, question, answers, note)
 
     # -- starting --------------------------------------------------------------------------------
 
@@ -314,9 +322,8 @@ class AssessmentService:
                 if following is not None:
                     # The next question is ready before the write, so the writer is held for one
                     # trip only; it is shown only once that write has committed.
-                    owner = (view.assessment.person_id, view.assessment.channel_id)
                     shown = await self._view(
-                        conn, owner, flow, assessment_id, revision + 1, following, answers
+                        conn, self._owner(view), flow, assessment_id, revision + 1, following, answers
                     )
                     click = (assessment_id, revision, following.id, question_id, option_id)
                     if self.answer_log is None:  # PostgreSQL: one statement on this connection
@@ -402,7 +409,7 @@ class AssessmentService:
                     return await self._current_view(conn, view, note=QuestionNote.FIRST_QUESTION)
                 if not await repo.claim_revision(conn, assessment_id, revision, previous.id):
                     raise _LostRace
-                owner = (view.assessment.person_id, view.assessment.channel_id)
+                owner = self._owner(view)
                 return await self._view(conn, owner, flow, assessment_id, revision + 1, previous, answers)
         except _LostRace:
             return await self._after_lost_race(assessment_id)

@@ -17,7 +17,7 @@ from models import repository as repo
 from models.db import autocommit, create_engine, create_read_engine
 from models.migrate import head_revision, needs_upgrade, upgrade_engine
 from models.repository import answers, assessments
-from models.tables import Status
+from models.tables import Status, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,6 +55,39 @@ async def test_record_answer_claims_once_and_reads_back_as_sqlalchemy_would(engi
             await conn.execute(select(assessments.c.updated_at).where(assessments.c.id == assessment_id))
         ).one()
     assert view.assessment.updated_at == stored[0]
+
+
+async def test_the_view_says_whether_the_person_has_another_model_here_to_carry_answers_from(
+    engine: AsyncEngine,
+) -> None:
+    """Only an assessment of another model, by the same person, in the same channel counts."""
+
+    async def create(user: str, channel: str, flow: str, status: Status = Status.COMPLETED) -> int:
+        async with engine.begin() as conn:
+            actor = await repo.ensure_actor(conn, "T1", channel, user, channel, user)
+            if status == Status.IN_PROGRESS:
+                return (await repo.create_assessment(conn, actor, flow, "2", "q1")).id
+            now = utcnow()
+            row = {"person_id": actor.person_id, "channel_id": actor.channel_id, "flow_id": flow}
+            inserted = assessments.insert().values(
+                **row, flow_version="2", status=status, revision=1, started_at=now, updated_at=now
+            )
+            return int((await conn.execute(inserted.returning(assessments.c.id))).scalar_one())
+
+    async def others_here(assessment_id: int) -> bool:
+        async with engine.connect() as conn:
+            view = await repo.get_assessment(await autocommit(conn), assessment_id)
+        assert view is not None
+        return view.others_here
+
+    first = await create("U1", "C1", "google", Status.IN_PROGRESS)
+    assert not await others_here(first)
+    await create("U1", "C1", "google")  # the same model again
+    await create("U1", "C2", "azure")  # another channel
+    await create("U2", "C1", "azure")  # another person
+    assert not await others_here(first)
+    await create("U1", "C1", "azure", Status.ABANDONED)
+    assert await others_here(first)
 
 
 async def test_group_commit_answers_every_click_and_settles_duplicates(engine: AsyncEngine) -> None:
