@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import (
@@ -18,7 +19,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     StringConstraints,
     model_validator,
 )
@@ -143,7 +143,11 @@ class Question(_Strict):
         return {**data, "options": [*data["options"], *extra]}
 
     def option(self, option_id: str) -> Option | None:
-        return next((o for o in self.options if o.id == option_id), None)
+        return self._options_by_id.get(option_id)
+
+    @cached_property
+    def _options_by_id(self) -> dict[str, Option]:
+        return {o.id: o for o in self.options}
 
     @property
     def practices(self) -> list[Option]:
@@ -209,16 +213,20 @@ class Flow(_Strict):
     questions: Annotated[list[Question], Field(min_length=1, max_length=100)]
     next_steps: Annotated[list[NextSteps], Field(min_length=1)]
 
-    # Derived once after validation: the engine looks questions up by id on every click.
-    _by_id: dict[str, Question] = PrivateAttr(default_factory=dict)
-    _cells: dict[tuple[str, int], tuple[Question, ...]] = PrivateAttr(default_factory=dict)
+    # Derived on first use and kept on the (frozen) instance: the engine looks questions and cells
+    # up many times per click. A cached_property is read as a plain attribute afterwards; a
+    # pydantic private attribute would go through BaseModel.__getattr__ on every read. (A
+    # model_copy(update=...) of questions or options would keep the old index: validate anew.)
+    @cached_property
+    def _by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
 
-    def model_post_init(self, _context: Any) -> None:
-        self._by_id = {q.id: q for q in self.questions}
+    @cached_property
+    def _cells(self) -> dict[tuple[str, int], tuple[Question, ...]]:
         cells: dict[tuple[str, int], list[Question]] = {}
         for q in self.questions:
             cells.setdefault((q.category, q.level), []).append(q)
-        self._cells = {key: tuple(qs) for key, qs in cells.items()}
+        return {key: tuple(qs) for key, qs in cells.items()}
 
     @property
     def max_level(self) -> int:
