@@ -466,8 +466,11 @@ APPS = ("bare", "durable", "bot")
 
 
 def print_shape(shape: Shape, figures: dict[str, Figures]) -> None:
-    columns = ("app", "clicks", "errors", "ack p50", "ack p95", "next p50", "next p95", "CPU ms/click")
-    row = "{:<8} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>13}"
+    columns = (
+        "app", "clicks", "errors", "ack p50", "ack p95", "next p50", "next p95", "CPU ms/click",
+        "load ms/click",
+    )  # fmt: skip
+    row = "{:<8} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>13} {:>14}"
     print(row.format(*columns))
     for name in APPS:
         f = figures.get(name)
@@ -483,6 +486,7 @@ def print_shape(shape: Shape, figures: dict[str, Figures]) -> None:
                 fmt(percentile(f.next_ms, 50)),
                 fmt(percentile(f.next_ms, 95)),
                 fmt(cpu_per_click(f), 2),
+                fmt(f.load_cpu_s / f.clicks * 1000 if f.clicks else math.nan, 2),
             )
         )
 
@@ -504,7 +508,8 @@ def print_report(shapes: list[Shape], running: dict[str, Running], header: list[
         )
     print(
         "(ms; ack = until the POST to the app returned 200; next = from sending the click until the "
-        "reply reached the response_url; CPU = the app's user+system time during its crowds / clicks)"
+        "reply reached the response_url; CPU = the app's user+system time during its crowds / clicks;\n"
+        " load = the same for this process, the load and the Slack double, which share the 2 cores)"
     )
     print()
     rss = "  ".join(f"{name} {fmt(r.peak_rss_mb)} MB (VmHWM {fmt(r.hwm_mb)})" for name, r in running.items())

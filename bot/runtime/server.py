@@ -20,6 +20,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
+from yarl import URL
 
 from bot.runtime.settings import Settings
 from bot.runtime.wiring import Runtime, create_runtime
@@ -78,6 +79,29 @@ def _load_json(text: str) -> Any:
         raise Unreadable("not valid JSON") from None
 
 
+def _read_form(text: str) -> dict[str, str]:
+    """Form fields, decoded as ``urllib.parse.parse_qsl`` (strict, blank values kept, the last of a
+    repeated name wins) would.
+
+    A click's form carries the whole clicked message as percent-encoded JSON: some 4 kB with
+    hundreds of escapes, which parse_qsl's pure-Python unquoting takes ~90 us to decode, about a
+    tenth of the bot's CPU per click. yarl (aiohttp's URL library) decodes a query string in C in a
+    few microseconds, with the same rules for "+", "&" and blank values; anything where the two
+    could differ (not ASCII, a "#", a replacement character from an escape that is not UTF-8) goes
+    to parse_qsl, so the answer and every refusal stay exactly parse_qsl's.
+    """
+    if text.count("&") + 1 > MAX_FORM_FIELDS:
+        raise Unreadable("not a readable form")
+    if text.isascii() and "#" not in text:
+        pairs = URL.build(query_string=text, encoded=True).query.items()
+        if not any("\ufffd" in key or "\ufffd" in value for key, value in pairs):
+            return dict(pairs)
+    try:
+        return dict(parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FORM_FIELDS))
+    except ValueError:  # also UnicodeDecodeError, for percent-escapes that are not UTF-8
+        raise Unreadable("not a readable form") from None
+
+
 def parse_slack_body(raw: bytes, content_type: str) -> dict[str, Any]:
     """The body as Bolt reads it: JSON (Events API), or form fields whose `payload` holds JSON.
 
@@ -93,12 +117,7 @@ def parse_slack_body(raw: bytes, content_type: str) -> dict[str, Any]:
     if content_type == "application/json" or text.startswith("{"):
         data = _load_json(text)
     else:
-        try:
-            form = dict(
-                parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FORM_FIELDS)
-            )
-        except ValueError:  # also UnicodeDecodeError, for percent-escapes that are not UTF-8
-            raise Unreadable("not a readable form") from None
+        form = _read_form(text)
         data = _load_json(form["payload"]) if "payload" in form else form
     if not isinstance(data, dict):
         raise Unreadable("body is not an object")
