@@ -29,6 +29,7 @@ import platform
 import random
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -191,6 +192,7 @@ class Figures:
     app_cpu_s: float = math.nan  # CPU time (user+system) the app used during the measured run
     load_cpu_s: float = math.nan  # the same for this process (load generator and Slack double)
     log_problems: list[str] = field(default_factory=list)
+    round_next_p95: list[float] = field(default_factory=list)  # each round's own next p95, in order
 
     @property
     def clicks(self) -> int:
@@ -367,7 +369,9 @@ async def crowd_round(
     load.app_url, load.think = app.url, shape.think
     started, app_cpu, load_cpu = time.perf_counter(), cpu_seconds(app.proc.pid), cpu_seconds()
     prefix = f"{shape.key[0].upper()}{round_number}{app.name[:2].upper()}"
+    before = len(figures.next_ms)
     await load.crowd(prefix, people, clicks, figures, MEASURE_BUDGET)
+    figures.round_next_p95.append(percentile(figures.next_ms[before:], 95))
     figures.wall_s += time.perf_counter() - started
     figures.app_cpu_s = (0.0 if math.isnan(figures.app_cpu_s) else figures.app_cpu_s) + (
         cpu_seconds(app.proc.pid) - app_cpu
@@ -547,6 +551,16 @@ def print_report(shapes: list[Shape], running: dict[str, Running], header: list[
                 "" if target is None else f"target <= {target}x  {'met' if value <= target else 'NOT met'}"
             )
             print(f"  {label:<24} {fmt(value, 2):>7}x   {verdict}")
+        rounds = [ratio(a, z) for a, z in zip(o.round_next_p95, d.round_next_p95, strict=False)]
+        if len(rounds) > 1:
+            # Within a round the apps' crowds run back to back, so a round's ratio compares them
+            # under nearly the same conditions; a slow spell of the machine shows as one odd round.
+            print(
+                f"  next p95 bot/durable by round: {' '.join(fmt(r, 2) for r in rounds)}"
+                f" (median {fmt(statistics.median(rounds), 2)}; bot "
+                f"{' '.join(fmt(v, 0) for v in o.round_next_p95)} ms, durable "
+                f"{' '.join(fmt(v, 0) for v in d.round_next_p95)} ms)"
+            )
 
 
 # -- main ---------------------------------------------------------------------------------------
