@@ -143,14 +143,17 @@ def create_engine(
 
 
 def ping_when_idle(engine: AsyncEngine, idle_after: float) -> None:
-    """Check a pooled connection with a round trip at checkout when it sat idle ``idle_after``
-    seconds or more since it was returned; a dead one is replaced (up to SQLAlchemy's 3 attempts)."""
+    """At checkout, replace a pooled connection the driver knows is closed, and check one that sat
+    idle ``idle_after`` seconds or more with a round trip (a dead one is replaced; SQLAlchemy tries
+    up to 3 times)."""
     pool = engine.sync_engine.pool
 
     def returned(_dbapi_connection: Any, record: Any) -> None:
         record.info["returned_at"] = time.monotonic()
 
-    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if proxy.driver_connection.is_closed():  # the driver saw it end (server gone): no trip needed
+            raise exc.DisconnectionError("a pooled connection was closed by the server")
         returned_at = record.info.pop("returned_at", None)
         if returned_at is None or time.monotonic() - returned_at < idle_after:
             return  # just connected, or in use moments ago

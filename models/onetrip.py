@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy import exc
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -105,7 +106,16 @@ class PgSql:
         """Run on ``conn``'s asyncpg connection (which must be in autocommit mode); the rows."""
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection  # the asyncpg.Connection behind SQLAlchemy's adapter
-        return [tuple(row) for row in await driver.fetch(self.sql, *self.params(values))]
+        try:
+            rows = await driver.fetch(self.sql, *self.params(values))
+        except Exception as error:
+            if driver.is_closed():
+                # Lost under us, with asyncpg's own error that SQLAlchemy never saw: the pool must
+                # not hand this connection out again, and the caller gets an outage, not a bug.
+                await conn.invalidate()
+                raise exc.DisconnectionError("the database connection was lost") from error
+            raise
+        return [tuple(row) for row in rows]
 
 
 class Query:

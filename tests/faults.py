@@ -30,6 +30,8 @@ class FreezingProxy:
         self._server: asyncio.Server | None = None
         self._pumps: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._sources: set[asyncio.StreamReader] = set()
+        self._stranded: set[asyncio.StreamReader] = set()  # sources whose bytes are never passed on
         self.port = 0
 
     async def start(self) -> None:
@@ -43,6 +45,11 @@ class FreezingProxy:
     def thaw(self) -> None:
         """Forward again, starting with whatever was held back while frozen."""
         self._flowing.set()
+
+    def strand(self) -> None:
+        """Silence the connections open now, for good, while new ones pass: a connection a
+        middlebox forgot, or one to a server that vanished without a word (no FIN, no RST)."""
+        self._stranded.update(self._sources)
 
     def drop(self) -> None:
         """Close every connection and refuse new ones, as a server that crashed or was stopped."""
@@ -77,6 +84,7 @@ class FreezingProxy:
             client_writer.transport.abort()
             return
         self._writers.add(upstream_writer)
+        self._sources.update((client_reader, upstream_reader))
         for source, sink in ((client_reader, upstream_writer), (upstream_reader, client_writer)):
             pump = asyncio.create_task(self._pump(source, sink))
             self._pumps.add(pump)
@@ -88,6 +96,8 @@ class FreezingProxy:
                 # Held while frozen: the reader stops reading, so the sender's buffers fill as they
                 # would in front of a stopped process.
                 await self._flowing.wait()
+                if source in self._stranded:
+                    continue  # read and dropped: the other side never hears of it
                 sink.write(data)
                 await sink.drain()
             await self._flowing.wait()  # a close is news too, and a stopped server hears it late

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import repository as repo
-from models.db import autocommit, create_engine, create_read_engine
+from models.db import autocommit, create_engine, create_read_engine, is_unreachable
 from models.migrate import head_revision, needs_upgrade, upgrade_engine
 from models.repository import answers, assessments
 from models.tables import Status, utcnow
@@ -192,6 +192,29 @@ async def test_record_answer_on_postgres_is_refused_inside_a_transaction(engine:
         await conn.execute(text("SELECT 1"))  # begins a transaction
         with pytest.raises(Exception, match="isolation_level may not be altered"):
             await repo.record_answer(conn, assessment_id, 0, "q2", "q1", "yes")
+
+
+async def test_a_connection_lost_under_a_one_trip_read_is_an_outage_and_never_handed_out_again(
+    engine: AsyncEngine,
+) -> None:
+    """asyncpg's own error for a closed connection becomes a disconnect, and the pool drops it."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("the one-trip PostgreSQL read")
+    assessment_id = await _started(engine, "U1")
+    async with engine.connect() as conn:
+        conn = await autocommit(conn)
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        async with engine.connect() as other:
+            pid = driver.get_server_pid()
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await asyncio.sleep(0.2)
+        with pytest.raises(DisconnectionError) as lost:
+            await repo.get_assessment(conn, assessment_id)
+        assert is_unreachable(lost.value)
+        assert conn.invalidated
+    async with engine.connect() as conn:  # a new connection serves the next click
+        assert await repo.get_assessment(await autocommit(conn), assessment_id) is not None
 
 
 async def test_a_start_in_one_statement_creates_the_rows_and_refuses_a_second(engine: AsyncEngine) -> None:

@@ -139,35 +139,56 @@ async def terminate(postgres_url: str, pid: int) -> None:
 
 
 @pytest.mark.postgres
-async def test_a_pooled_connection_idle_long_enough_is_pinged_and_replaced_when_the_server_closed_it(
+async def test_a_connection_the_server_closed_is_replaced_at_checkout_without_a_round_trip(
     postgres_url: str,
 ) -> None:
-    """A connection closed by the server while it sat idle in the pool is found out at checkout."""
-    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, ping_idle_after=0.2)
+    """The driver saw the server close it (a restart, an idle timeout): replaced, however recent."""
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, ping_idle_after=60)
     try:
         before = await backend_pid(engine)
         await terminate(postgres_url, before)
+        await asyncio.sleep(0.2)  # the server's goodbye reaches the driver
+        assert await backend_pid(engine) != before
+    finally:
+        await engine.dispose()
+
+
+async def _silently_dead_connection_then_select(
+    postgres_url: str, proxy: FreezingProxy, ping_idle_after: float
+) -> None:
+    """A pooled connection nobody will ever answer again, idle a little; then a SELECT."""
+    engine = create_engine(
+        proxy.url(postgres_url), statement_timeout=SHORT, pool_size=1, max_overflow=0,
+        ping_idle_after=ping_idle_after,
+    )  # fmt: skip
+    try:
+        await select_one(engine)
+        proxy.strand()
         await asyncio.sleep(0.3)
-        assert await backend_pid(engine) != before  # the ping failed, a new connection was made
+        await select_one(engine)
     finally:
         await engine.dispose()
 
 
 @pytest.mark.postgres
-async def test_a_connection_returned_moments_ago_is_not_pinged_and_a_dead_one_fails_once(
-    postgres_url: str,
+async def test_a_connection_idle_long_enough_is_pinged_and_a_silently_dead_one_replaced(
+    postgres_url: str, proxy: FreezingProxy
 ) -> None:
-    """No round trip for a connection just returned; if the server closed it, that one use fails as
-    an outage and the pool starts afresh for the next."""
-    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, ping_idle_after=60)
-    try:
-        before = await backend_pid(engine)
-        await terminate(postgres_url, before)
-        error, _ = await failure_of(select_one(engine))
-        assert is_unreachable(error)
-        assert await backend_pid(engine) != before
-    finally:
-        await engine.dispose()
+    """Idle past the threshold, a connection whose peer vanished without a word fails its ping at
+    checkout and a new one serves the statement."""
+    await _silently_dead_connection_then_select(postgres_url, proxy, ping_idle_after=0.2)
+
+
+@pytest.mark.postgres
+async def test_a_connection_returned_moments_ago_is_used_without_a_ping(
+    postgres_url: str, proxy: FreezingProxy
+) -> None:
+    """Below the threshold no round trip is spent: the statement itself meets the dead connection
+    and fails as an outage (the person gets the apology; the next click gets a new connection)."""
+    error, _ = await failure_of(
+        _silently_dead_connection_then_select(postgres_url, proxy, ping_idle_after=60)
+    )
+    assert is_unreachable(error)
 
 
 @pytest.mark.postgres
