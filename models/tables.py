@@ -101,6 +101,8 @@ class Assessment(Base):
             postgresql_where=text("status = 'in_progress'"),
         ),
         Index("ix_assessments_channel_status", "channel_id", "status"),
+        # A person's assessments in a channel: asked on every click (repository._OTHERS_HERE).
+        Index("ix_assessments_person_channel", "person_id", "channel_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

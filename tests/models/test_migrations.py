@@ -34,7 +34,7 @@ from models.tables import Base
 
 ROOT = Path(__file__).resolve().parents[2]
 
-HEAD = "0006"  # the newest revision in migrations/versions
+HEAD = "0007"  # the newest revision in migrations/versions
 APP_TABLES = set(Base.metadata.tables)
 
 
