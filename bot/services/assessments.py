@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import timedelta
 
@@ -49,11 +50,33 @@ from models.tables import Status, utcnow
 logger = logging.getLogger(__name__)
 
 CLICK_SLOTS = 10  # answer clicks on the database at once (PostgreSQL's pool holds 10)
+WARM_VIEWS = 2048  # assessments whose state after this process's last accepted click is kept
 CARRY_OVER = timedelta(days=90)  # answers to the same practice in another model this recent are offered
 
 
 class _LostRace(Exception):
     """Another delivery of this click, or a racing click, was accepted first."""
+
+
+class _Lazy:
+    """A connection from ``engine`` (in autocommit mode on PostgreSQL) checked out on first use, so
+    a click that needs none (a warm view on SQLite) takes none; returned on the way out."""
+
+    def __init__(self, engine: AsyncEngine):
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def get(self) -> AsyncConnection:
+        if self._conn is None:
+            self._conn = await autocommit(await self._engine.connect())
+        return self._conn
+
+    async def __aenter__(self) -> _Lazy:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            await self._conn.__aexit__(None, None, None)
 
 
 class AssessmentService:
@@ -74,6 +97,8 @@ class AssessmentService:
         # served nearer first come, first served than all at once (bench.load: burst p95 about a
         # tenth lower on both databases), and no click waits for a pooled connection mid-way.
         self._admission = asyncio.Semaphore(CLICK_SLOTS)
+        # Each assessment as this process's last accepted click left it (see _warm_view).
+        self._warm: OrderedDict[int, repo.AssessmentView] = OrderedDict()
         self.flows = flows
         # How long dispatchers leave a new result to the click that completed it (see queue_result).
         self.click_grace = click_grace
@@ -97,7 +122,7 @@ class AssessmentService:
 
     async def _view(
         self,
-        conn: AsyncConnection,
+        conn: AsyncConnection | None,
         owner: tuple[int, int] | None,
         flow: Flow,
         assessment_id: int,
@@ -112,7 +137,10 @@ class AssessmentService:
         number = askable.index(question.id) + 1 if question.id in askable else len(askable)
         answered = sum(1 for q in askable if q in answers)
         chosen = answers.get(question.id)
-        carried = None if chosen is not None or owner is None else await self._carried(conn, owner, question)
+        carried = None
+        if chosen is None and owner is not None:
+            assert conn is not None, "looking for a carried answer takes a connection"
+            carried = await self._carried(conn, owner, question)
         return QuestionShown(
             flow, assessment_id, revision, question, chosen, number, answered, len(askable), number == 1,
             note, carried,
@@ -255,6 +283,53 @@ class AssessmentService:
             return Replaced()
         return None
 
+    def _ready(
+        self, view: repo.AssessmentView | None, who: Who
+    ) -> tuple[repo.AssessmentView, Flow, dict[str, str]] | Outcome:
+        """The assessment, its flow and usable answers, or why this person cannot act on it."""
+        refused = self._refuse(view, who)
+        if refused is not None:
+            return refused
+        assert view is not None
+        flow = self.flows.get(view.assessment.flow_id)
+        if flow is None:
+            return FlowRemoved(view.assessment.flow_id)
+        return view, flow, self._usable_answers(flow, view.answers)
+
+    def _warm_view(self, assessment_id: int, revision: int) -> repo.AssessmentView | None:
+        """The assessment as this process's last accepted click on it left it, if that was at
+        ``revision``: then the click needs no read before its write.
+
+        Safe without asking the database, because the write decides: it claims ``revision`` and
+        fails unless the assessment is still there, in progress, at that revision; every change to
+        an assessment's answers or question moves its revision on (a claim, Back, a restart); ids
+        are never reused on PostgreSQL, and on SQLite (one process) an id reused after forget-me
+        starts at revision 0, whose first click goes the usual way and replaces the entry (entries
+        are kept only at revision 1 or later). A failed claim drops the entry and reads.
+        """
+        view = self._warm.get(assessment_id)
+        if view is None or view.assessment.revision != revision:
+            return None
+        self._warm.move_to_end(assessment_id)
+        return view
+
+    def _warm_click(
+        self, who: Who, assessment_id: int, revision: int, question_id: str
+    ) -> tuple[repo.AssessmentView, Flow, dict[str, str]] | None:
+        """A warm view ready for this click when it is the plain case (this person's assessment,
+        on the question clicked); anything else (None) is read from the database, which words it."""
+        warm = self._warm_view(assessment_id, revision)
+        ready = self._ready(warm, who) if warm is not None else None
+        if not isinstance(ready, tuple) or ready[0].assessment.current_question_id != question_id:
+            return None
+        return ready
+
+    def _keep_warm(self, view: repo.AssessmentView) -> None:
+        self._warm[view.assessment.id] = view
+        self._warm.move_to_end(view.assessment.id)
+        if len(self._warm) > WARM_VIEWS:
+            self._warm.popitem(last=False)
+
     async def _load_for_click(
         self,
         conn: AsyncConnection,
@@ -269,15 +344,11 @@ class AssessmentService:
         delivery of an accepted click from a click on an out-of-date message.
         """
         view = await repo.get_assessment(conn, assessment_id)
-        refused = self._refuse(view, who)
-        if refused is not None:
-            return refused
-        assert view is not None
+        ready = self._ready(view, who)
+        if not isinstance(ready, tuple):
+            return ready
+        view, flow, answers = ready
         a = view.assessment
-        flow = self.flows.get(a.flow_id)
-        if flow is None:
-            return FlowRemoved(a.flow_id)
-        answers = self._usable_answers(flow, view.answers)
         if a.revision != revision:
             repeated = choice is not None and answers.get(choice[0]) == choice[1]
             note = QuestionNote.ALREADY_COUNTED if repeated else QuestionNote.EARLIER_STEP
@@ -295,18 +366,23 @@ class AssessmentService:
     ) -> Outcome:
         """Record one answer and move on: the next question, or the result when it was the last.
 
-        A click that moves on reads the assessment, builds the next question, then claims its
+        A click that moves on reads the assessment (unless this process's last accepted click
+        on it left it at this revision: _warm_view), builds the next question, then claims its
         revision and stores the answer, committed, in one round trip (repo.record_answer on
         PostgreSQL; on SQLite repo.AnswerLog, which commits the clicks arriving together in one
         trip): the conditional update settles duplicates and races, and nothing is shown before the
         commit. The last answer claims, stores, scores and keeps the result in one transaction.
         """
+        warm = self._warm_click(who, assessment_id, revision, question_id)
         try:
-            async with self.reads.connect() as conn:
-                conn = await autocommit(conn)
-                loaded = await self._load_for_click(
-                    conn, who, assessment_id, revision, (question_id, option_id)
-                )
+            async with _Lazy(self.reads) as lazy:
+                loaded: tuple[repo.AssessmentView, Flow, dict[str, str]] | Outcome
+                if warm is None:
+                    choice = (question_id, option_id)
+                    conn = await lazy.get()
+                    loaded = await self._load_for_click(conn, who, assessment_id, revision, choice)
+                else:
+                    loaded = warm
                 if not isinstance(loaded, tuple):
                     return loaded
                 view, flow, answers = loaded
@@ -316,24 +392,31 @@ class AssessmentService:
                     or question.option(option_id) is None
                     or view.assessment.current_question_id != question_id
                 ):
-                    return await self._current_view(conn, view, note=QuestionNote.NOT_CURRENT)
+                    note = QuestionNote.NOT_CURRENT
+                    return await self._current_view(await lazy.get(), view, note=note)
                 answers = {**answers, question_id: option_id}
                 following = engine.next_question(flow, answers, after=question_id)
                 if following is not None:
                     # The next question is ready before the write, so the writer is held for one
                     # trip only; it is shown only once that write has committed.
+                    owner = self._owner(view)
                     shown = await self._view(
-                        conn, self._owner(view), flow, assessment_id, revision + 1, following, answers
-                    )
+                        await lazy.get() if owner else None, owner, flow, assessment_id, revision + 1,
+                        following, answers,
+                    )  # fmt: skip
                     click = (assessment_id, revision, following.id, question_id, option_id)
                     if self.answer_log is None:  # PostgreSQL: one statement on this connection
-                        recorded = await repo.record_answer(conn, *click)
+                        recorded = await repo.record_answer(await lazy.get(), *click)
             if following is not None:
                 if self.answer_log is not None:
                     recorded = await self.answer_log.record(*click)
                 if not recorded:
                     raise _LostRace
+                moved = replace(view.assessment, revision=revision + 1, current_question_id=following.id)
+                given = {**view.answers, question_id: option_id}
+                self._keep_warm(replace(view, assessment=moved, answers=given))
                 return shown
+            self._warm.pop(assessment_id, None)
             async with self.db.begin() as conn:
                 if not await repo.claim_revision(conn, assessment_id, revision, None, Status.COMPLETED):
                     raise _LostRace
@@ -348,6 +431,13 @@ class AssessmentService:
                     engine.tailored_next_steps(flow, score, answers), outbox_id=0,
                 )  # fmt: skip
         except _LostRace:
+            if warm is not None:
+                # Someone moved the assessment on since this process last did: forget what it
+                # remembered and answer the click as if it had read first (the database words it:
+                # "already counted" for a repeat, "an earlier step" for an old message).
+                if self._warm_view(assessment_id, revision) is not None:
+                    del self._warm[assessment_id]
+                return await self._answer(who, assessment_id, revision, question_id, option_id)
             return await self._after_lost_race(assessment_id)
         logger.info(
             "assessment_completed",

@@ -148,6 +148,73 @@ async def test_concurrent_answers_with_one_revision_advance_once(
         view = winner
 
 
+async def test_a_click_after_one_this_process_accepted_is_written_without_reading_first(
+    service: AssessmentService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The second click starts from what the first left (seen here by changing the stored question
+    behind the service's back, without moving the revision: only a read would notice)."""
+    view = await _start(service)
+    q1 = view.question
+    second = await service.answer(ANA, view.assessment_id, view.revision, q1.id, q1.best_option.id)
+    assert isinstance(second, QuestionShown)
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Assessment).where(Assessment.id == view.assessment_id).values(current_question_id=q1.id)
+        )
+    q2 = second.question
+    third = await service.answer(ANA, second.assessment_id, second.revision, q2.id, q2.best_option.id)
+    assert isinstance(third, QuestionShown)
+    assert third.note is None  # a read would have found the click not on the current question
+    stored = await _stored(sessions, view.assessment_id)
+    assert (stored.revision, stored.current_question_id) == (2, third.question.id)
+    # A process without that memory reads first, and words the click from what is stored.
+    fresh = AssessmentService(service.db, service.flows)
+    q3 = third.question
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Assessment).where(Assessment.id == view.assessment_id).values(current_question_id=q1.id)
+        )
+    refused = await fresh.answer(ANA, third.assessment_id, third.revision, q3.id, q3.best_option.id)
+    assert isinstance(refused, QuestionShown)
+    assert refused.note is QuestionNote.NOT_CURRENT
+
+
+async def test_an_old_message_clicked_after_back_is_told_so_though_this_process_remembered_it(
+    service: AssessmentService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Back moved the assessment on; a click on the message from before Back changes nothing and
+    gets the same note a process that reads first would give."""
+    view = await _start(service)
+    q1 = view.question
+    second = await service.answer(ANA, view.assessment_id, view.revision, q1.id, q1.best_option.id)
+    assert isinstance(second, QuestionShown)
+    back = await service.back(ANA, second.assessment_id, second.revision)
+    assert isinstance(back, QuestionShown)
+    q2 = second.question
+    stale = await service.answer(ANA, second.assessment_id, second.revision, q2.id, q2.best_option.id)
+    assert isinstance(stale, QuestionShown)
+    assert stale.note is QuestionNote.EARLIER_STEP
+    assert (stale.question.id, stale.revision) == (q1.id, 2)
+    assert await _count(sessions, Answer) == 1
+    # And the click on the question Back showed works as usual.
+    again = await service.answer(ANA, back.assessment_id, back.revision, q1.id, q1.best_option.id)
+    assert isinstance(again, QuestionShown)
+    assert again.note is None
+
+
+async def test_what_a_process_remembers_about_assessments_is_bounded(
+    service: AssessmentService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.services.assessments.WARM_VIEWS", 2)
+    for n in range(4):
+        who = Who("T1", f"C{n}", "U1", "general", "ana")
+        view = await service.start(who, "google")
+        assert isinstance(view, QuestionShown)
+        q = view.question
+        await service.answer(who, view.assessment_id, view.revision, q.id, q.best_option.id)
+    assert len(service._warm) == 2
+
+
 async def test_a_foreign_user_gets_a_note_naming_the_owner(
     service: AssessmentService, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
