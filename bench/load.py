@@ -498,6 +498,15 @@ def print_shape(shape: Shape, figures: dict[str, Figures]) -> None:
                 fmt(f.load_cpu_s / f.clicks * 1000 if f.clicks else math.nan, 2),
             )
         )
+    print(
+        "start -> first question p50/p95 (ms): "
+        + "; ".join(
+            f"{name} {fmt(percentile(figures[name].start_first_ms, 50))}/"
+            f"{fmt(percentile(figures[name].start_first_ms, 95))}"
+            for name in APPS
+            if name in figures
+        )
+    )
     if any(len(f.round_next_p95) > 1 for f in figures.values()):
         print(
             "next p95 by round (ms): "

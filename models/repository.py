@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -159,9 +160,33 @@ async def start_in_one_trip(
     one trip: one call into SQLite's thread, or one PostgreSQL statement (:func:`_start_postgres`).
     The assessment is None when one is already in progress for this person here (nothing is started
     then; the rows found or created are kept); the whole answer is None on PostgreSQL when a row
-    another request created a moment ago is not yet visible (the caller takes the usual path)."""
+    another request created a moment ago is not yet visible (the caller takes the usual path).
+    (On SQLite the app uses :class:`WriteLog`, which commits the starts and clicks that arrive
+    together in one trip.)"""
     if not onetrip.is_sqlite(db):
         return await _start_postgres(db, who, flow_id, flow_version, first_question_id)
+    job = _start_job(who, flow_id, flow_version, first_question_id)
+    (started,) = await onetrip.run(db, partial(_write_batch, [job]))
+    if isinstance(started, BaseException):
+        raise started
+    return _started(started)
+
+
+_StartedRow = tuple[Actor, tuple[Any, ...] | None]
+
+
+def _started(written: _StartedRow) -> tuple[Actor, AssessmentRow | None]:
+    actor, row = written
+    if row is None:
+        return actor, None
+    return actor, _assessment(_CREATE_ASSESSMENT_SQLITE.rows([row])[0])
+
+
+def _start_job(
+    who: Names, flow_id: str, flow_version: str, first_question_id: str
+) -> Callable[[sqlite3.Connection], _StartedRow]:
+    """In SQLite's thread, inside the batch's transaction: the rows found or created, and the new
+    assessment's row (None when one is in progress for this person here already)."""
     team_id, channel_id, user_id, channel_name, user_name = who
     now = utcnow()
 
@@ -173,54 +198,44 @@ async def start_in_one_trip(
             found = connection.execute(find.sql, find.params(values)).fetchone()
         return int(found[0])
 
-    def work(connection: sqlite3.Connection) -> tuple[Actor, tuple[Any, ...] | None]:
-        if connection.in_transaction:
-            raise RuntimeError("a start is written on a connection outside any transaction")
+    def job(connection: sqlite3.Connection) -> _StartedRow:
+        workspace = ensure(connection, "workspace", {"slack_team_id": team_id, "created_at": now})
+        channel = ensure(
+            connection,
+            "channel",
+            {
+                "workspace_id": workspace,
+                "slack_channel_id": channel_id,
+                "name": channel_name,
+                "created_at": now,
+            },
+        )
+        person = ensure(
+            connection,
+            "person",
+            {"workspace_id": workspace, "slack_user_id": user_id, "name": user_name, "created_at": now},
+        )
+        values = {
+            "person_id": person,
+            "channel_id": channel,
+            "flow_id": flow_id,
+            "flow_version": flow_version,
+            "status": Status.IN_PROGRESS,
+            "current_question_id": first_question_id,
+            "revision": 0,
+            "started_at": now,
+            "updated_at": now,
+            "completed_at": None,
+        }
         try:
-            connection.execute("BEGIN")
-            workspace = ensure(connection, "workspace", {"slack_team_id": team_id, "created_at": now})
-            channel = ensure(
-                connection,
-                "channel",
-                {
-                    "workspace_id": workspace,
-                    "slack_channel_id": channel_id,
-                    "name": channel_name,
-                    "created_at": now,
-                },
-            )
-            person = ensure(
-                connection,
-                "person",
-                {"workspace_id": workspace, "slack_user_id": user_id, "name": user_name, "created_at": now},
-            )
-            values = {
-                "person_id": person,
-                "channel_id": channel,
-                "flow_id": flow_id,
-                "flow_version": flow_version,
-                "status": Status.IN_PROGRESS,
-                "current_question_id": first_question_id,
-                "revision": 0,
-                "started_at": now,
-                "updated_at": now,
-                "completed_at": None,
-            }
-            try:
-                row = connection.execute(
-                    _CREATE_ASSESSMENT_SQLITE.sql, _CREATE_ASSESSMENT_SQLITE.params(values)
-                ).fetchone()
-            except sqlite3.IntegrityError:  # one is in progress here already (a unique index)
-                row = None
-            connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
-        processed = _CREATE_ASSESSMENT_SQLITE.rows([row])[0] if row is not None else None
-        return Actor(workspace, channel, person), processed
+            row = connection.execute(
+                _CREATE_ASSESSMENT_SQLITE.sql, _CREATE_ASSESSMENT_SQLITE.params(values)
+            ).fetchone()
+        except sqlite3.IntegrityError:  # one is in progress here already (a unique index)
+            row = None
+        return Actor(workspace, channel, person), row
 
-    actor, row = await onetrip.run(db, work)
-    return actor, (_assessment(row) if row is not None else None)
+    return job
 
 
 _START_POSTGRES = onetrip.PgSql.of(
@@ -562,45 +577,51 @@ async def record_answer(
     """Accept a click that does not finish the assessment: claim its revision and store its answer,
     committed, in one round trip (one statement on PostgreSQL, run in autocommit mode; one call into
     SQLite's thread). False when another delivery or a racing click got there first; nothing is
-    written then. ``db`` must not be in a transaction. (On SQLite the app uses :class:`AnswerLog`,
-    which commits the clicks that arrive together in one trip.)
+    written then. ``db`` must not be in a transaction. (On SQLite the app uses :class:`WriteLog`,
+    which commits the clicks and starts that arrive together in one trip.)
     """
     claim, answer = _click_params(assessment_id, expected_revision, next_question_id, question_id, option_id)
     if not onetrip.is_sqlite(db):
         db = await autocommit(db)  # committed by itself (refused inside an open transaction)
         return len(await _CLAIM_AND_SAVE_POSTGRES.fetch(db, {**claim, **answer})) == 1
-    (written,) = await onetrip.run(db, partial(_write_clicks, [_sqlite_click(claim, answer)]))
+    (written,) = await onetrip.run(db, partial(_write_batch, [_click_job(claim, answer)]))
     if isinstance(written, BaseException):
         raise written
-    return written
+    return bool(written)
 
 
-_SqliteClick = tuple[tuple[Any, ...], tuple[Any, ...]]
+def _click_job(claim: dict[str, Any], answer: dict[str, Any]) -> Callable[[sqlite3.Connection], bool]:
+    """In SQLite's thread, inside the batch's transaction: the click claimed and, if the claim
+    holds, its answer stored; whether it was claimed."""
+    claim_params, answer_params = _CLAIM_SQLITE.params(claim), _SAVE_ANSWER_SQLITE.params(answer)
+
+    def job(connection: sqlite3.Connection) -> bool:
+        claimed = connection.execute(_CLAIM_SQLITE.sql, claim_params).rowcount == 1
+        if claimed:
+            connection.execute(_SAVE_ANSWER_SQLITE.sql, answer_params)
+        return claimed
+
+    return job
 
 
-def _sqlite_click(claim: dict[str, Any], answer: dict[str, Any]) -> _SqliteClick:
-    return _CLAIM_SQLITE.params(claim), _SAVE_ANSWER_SQLITE.params(answer)
-
-
-def _write_clicks(clicks: list[_SqliteClick], connection: sqlite3.Connection) -> list[bool | Exception]:
-    """In SQLite's thread: each click claimed and, if the claim holds, its answer stored, one savepoint
-    each (a click that fails does not take the others with it), all committed together."""
+def _write_batch(
+    jobs: list[Callable[[sqlite3.Connection], Any]], connection: sqlite3.Connection
+) -> list[Any]:
+    """In SQLite's thread: each job in a savepoint of its own (one that fails does not take the
+    others with it: its result is the error), all committed together."""
     if connection.in_transaction:
-        raise RuntimeError("clicks are written on a connection outside any transaction")
-    results: list[bool | Exception] = []
+        raise RuntimeError("writes are batched on a connection outside any transaction")
+    results: list[Any] = []
     try:
         connection.execute("BEGIN")
-        for claim, answer in clicks:
-            connection.execute("SAVEPOINT click")
+        for job in jobs:
+            connection.execute("SAVEPOINT job")
             try:
-                claimed = connection.execute(_CLAIM_SQLITE.sql, claim).rowcount == 1
-                if claimed:
-                    connection.execute(_SAVE_ANSWER_SQLITE.sql, answer)
-                connection.execute("RELEASE click")
-                results.append(claimed)
+                results.append(job(connection))
+                connection.execute("RELEASE job")
             except sqlite3.Error as error:
-                connection.execute("ROLLBACK TO click")
-                connection.execute("RELEASE click")
+                connection.execute("ROLLBACK TO job")
+                connection.execute("RELEASE job")
                 results.append(error)
         connection.commit()
     except BaseException:
@@ -609,20 +630,22 @@ def _write_clicks(clicks: list[_SqliteClick], connection: sqlite3.Connection) ->
     return results
 
 
-class AnswerLog:
-    """SQLite's one writer, shared by the clicks that move an assessment on: group commit.
+class WriteLog:
+    """SQLite's one writer, shared by the starts and the clicks that move an assessment on: group
+    commit.
 
-    A click queues its claim and answer and waits; one task takes everything queued, writes it in
-    one trip to SQLite's thread and one commit, and answers each click (claimed, lost to a racing
-    click, or failed), while the clicks arriving meanwhile queue for the next trip. The writer is
-    held once per trip instead of once per click, and nobody is answered before the commit.
+    A start or click queues its work and waits; one task takes everything queued, writes it in one
+    trip to SQLite's thread and one commit (a savepoint each), and answers each (started, claimed,
+    lost to a racing click, or failed), while those arriving meanwhile queue for the next trip. The
+    writer is held once per trip instead of once per request (a crowd's `/maturity start`s no
+    longer queue one by one in front of its first clicks), and nobody is answered before the commit.
     """
 
     MAX_BATCH = 200
 
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
-        self._queued: list[tuple[_SqliteClick, asyncio.Future[bool]]] = []
+        self._queued: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def record(
@@ -633,13 +656,23 @@ class AnswerLog:
         question_id: str,
         option_id: str,
     ) -> bool:
+        """:func:`record_answer`, written with whatever else is queued."""
         claim, answer = _click_params(
             assessment_id, expected_revision, next_question_id, question_id, option_id
         )
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queued.append((_sqlite_click(claim, answer), done))
+        return bool(await self._submit(_click_job(claim, answer)))
+
+    async def start(
+        self, who: Names, flow_id: str, flow_version: str, first_question_id: str
+    ) -> tuple[Actor, AssessmentRow | None]:
+        """:func:`start_in_one_trip`, written with whatever else is queued."""
+        return _started(await self._submit(_start_job(who, flow_id, flow_version, first_question_id)))
+
+    async def _submit(self, job: Callable[[sqlite3.Connection], Any]) -> Any:
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queued.append((job, done))
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="answer_log")
+            self._flusher = asyncio.create_task(self._flush(), name="write_log")
         return await done
 
     async def _flush(self) -> None:
@@ -647,15 +680,15 @@ class AnswerLog:
             batch, self._queued = self._queued[: self.MAX_BATCH], self._queued[self.MAX_BATCH :]
             try:
                 async with self.engine.connect() as conn:
-                    written = await onetrip.run(conn, partial(_write_clicks, [click for click, _ in batch]))
-            except Exception as exc:  # nothing of this batch was committed: each click says so
+                    written = await onetrip.run(conn, partial(_write_batch, [job for job, _ in batch]))
+            except Exception as exc:  # nothing of this batch was committed: each one says so
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 continue
             for (_, done), result in zip(batch, written, strict=True):
                 if done.done():
-                    continue  # its click was cancelled (shutdown); the answer is stored all the same
+                    continue  # its request was cancelled (shutdown); what it wrote is stored all the same
                 if isinstance(result, Exception):
                     done.set_exception(result)
                 else:

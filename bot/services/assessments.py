@@ -91,8 +91,8 @@ class AssessmentService:
         self.db = db
         # Where an answer click reads (models.db.create_read_engine): SQLite's readers, or ``db``.
         self.reads = reads or db
-        # SQLite: the clicks that move on are written together (group commit, repo.AnswerLog).
-        self.answer_log = repo.AnswerLog(db) if db.dialect.name == "sqlite" else None
+        # SQLite: the starts and the clicks that move on are written together (group commit).
+        self.write_log = repo.WriteLog(db) if db.dialect.name == "sqlite" else None
         # Answer clicks work on the database CLICK_SLOTS at a time, in arrival order: a burst is
         # served nearer first come, first served than all at once (bench.load: burst p95 about a
         # tenth lower on both databases), and no click waits for a pooled connection mid-way.
@@ -226,8 +226,13 @@ class AssessmentService:
         usual way."""
         first = self._first_question(flow)
         names = (who.team_id, who.channel_id, who.user_id, who.channel_name, who.user_name)
-        async with self.db.connect() as conn:
-            started = await repo.start_in_one_trip(conn, names, flow.id, flow.version, first.id)
+        if self.write_log is not None:  # SQLite: with the other starts and clicks of this moment
+            started: tuple[repo.Actor, repo.AssessmentRow | None] | None = await self.write_log.start(
+                names, flow.id, flow.version, first.id
+            )
+        else:
+            async with self.db.connect() as conn:
+                started = await repo.start_in_one_trip(conn, names, flow.id, flow.version, first.id)
         actor, assessment = started if started is not None else (None, None)
         if actor is None or assessment is None:
             return None
@@ -369,7 +374,7 @@ class AssessmentService:
         A click that moves on reads the assessment (unless this process's last accepted click
         on it left it at this revision: _warm_view), builds the next question, then claims its
         revision and stores the answer, committed, in one round trip (repo.record_answer on
-        PostgreSQL; on SQLite repo.AnswerLog, which commits the clicks arriving together in one
+        PostgreSQL; on SQLite repo.WriteLog, which commits the clicks arriving together in one
         trip): the conditional update settles duplicates and races, and nothing is shown before the
         commit. The last answer claims, stores, scores and keeps the result in one transaction.
         """
@@ -405,11 +410,11 @@ class AssessmentService:
                         following, answers,
                     )  # fmt: skip
                     click = (assessment_id, revision, following.id, question_id, option_id)
-                    if self.answer_log is None:  # PostgreSQL: one statement on this connection
+                    if self.write_log is None:  # PostgreSQL: one statement on this connection
                         recorded = await repo.record_answer(await lazy.get(), *click)
             if following is not None:
-                if self.answer_log is not None:
-                    recorded = await self.answer_log.record(*click)
+                if self.write_log is not None:
+                    recorded = await self.write_log.record(*click)
                 if not recorded:
                     raise _LostRace
                 moved = replace(view.assessment, revision=revision + 1, current_question_id=following.id)

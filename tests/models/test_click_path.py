@@ -96,7 +96,7 @@ async def test_group_commit_answers_every_click_and_settles_duplicates(engine: A
     if engine.dialect.name != "sqlite":
         pytest.skip("group commit is SQLite's (PostgreSQL writes each click in one statement)")
     ids = [await _started(engine, f"U{n}") for n in range(30)]
-    log = repo.AnswerLog(engine)
+    log = repo.WriteLog(engine)
     clicks = [log.record(i, 0, "q2", "q1", f"o{i}") for i in ids]
     clicks.append(log.record(ids[0], 0, "q2", "q1", "again"))  # the same click delivered twice
     clicks.append(log.record(10**9, 0, "q2", "q1", "x"))  # an assessment that does not exist
@@ -104,6 +104,29 @@ async def test_group_commit_answers_every_click_and_settles_duplicates(engine: A
     assert results == [True] * 30 + [False, False]
     stored = await _answers(engine)
     assert stored == {i: [("q1", f"o{i}")] for i in ids}
+
+
+async def test_group_commit_starts_a_crowd_with_its_clicks_and_refuses_a_second_start(
+    engine: AsyncEngine,
+) -> None:
+    """Twenty starts at once in a new channel (one person twice) and clicks on existing assessments
+    are written together: one channel row, one assessment per person, every click claimed."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("group commit is SQLite's")
+    ids = [await _started(engine, f"U{n}") for n in range(5)]
+    log = repo.WriteLog(engine)
+    starts = [log.start(("T1", "C7", f"V{n}", "crowd", f"v{n}"), "google", "2", "q1") for n in range(20)]
+    starts.append(log.start(("T1", "C7", "V3", "crowd", "v3"), "google", "2", "q1"))  # the same person
+    clicks = [log.record(i, 0, "q2", "q1", "yes") for i in ids]
+    started, clicked = await asyncio.gather(asyncio.gather(*starts), asyncio.gather(*clicks))
+    assert clicked == [True] * 5
+    new = [assessment for _, assessment in started if assessment is not None]
+    assert len(new) == 20
+    assert len({actor.channel_id for actor, _ in started}) == 1
+    assert len({assessment.id for assessment in new}) == 20
+    async with engine.connect() as conn:
+        count = (await conn.execute(text("SELECT count(*) FROM assessments"))).scalar_one()
+    assert count == 25
 
 
 async def test_a_start_in_one_trip_creates_the_rows_and_refuses_a_second(engine: AsyncEngine) -> None:
