@@ -75,8 +75,15 @@ class _Lazy:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._conn is not None:
-            await self._conn.__aexit__(None, None, None)
+        if self._conn is None:
+            return
+        if self._conn.in_transaction():
+            await self._conn.__aexit__(None, None, None)  # SQLAlchemy's close, safe from a cancel
+        else:
+            # Nothing to end (autocommit, or reads outside a transaction; the pools here do not
+            # roll back on return): closing does no I/O, so it runs in this task, not in one of
+            # its own that would wait a turn of a busy event loop holding the connection.
+            await self._conn.close()
 
 
 class AssessmentService:
@@ -198,7 +205,9 @@ class AssessmentService:
             return ChooseModel(self.sorted_flows(), unknown=flow_name[:40])
         # The rows and the assessment in one trip to SQLite's writer, or one PostgreSQL statement;
         # when one is in progress here already, Resume or Restart is offered the usual way below.
-        started = await self._start_in_one_trip(who, flow)
+        # Starts take turns on the database with the answer clicks (a crowd starts together).
+        async with self._admission:
+            started = await self._start_in_one_trip(who, flow)
         if started is not None:
             return started
         async with self.db.begin() as conn:
@@ -226,20 +235,22 @@ class AssessmentService:
         usual way."""
         first = self._first_question(flow)
         names = (who.team_id, who.channel_id, who.user_id, who.channel_name, who.user_name)
-        if self.write_log is not None:  # SQLite: with the other starts and clicks of this moment
-            started: tuple[repo.Actor, repo.AssessmentRow | None] | None = await self.write_log.start(
-                names, flow.id, flow.version, first.id
-            )
-        else:
-            async with self.db.connect() as conn:
+        # On PostgreSQL the reads engine is the database's own: one connection serves both.
+        async with _Lazy(self.reads) as lazy:
+            started: tuple[repo.Actor, repo.AssessmentRow | None] | None
+            if self.write_log is not None:  # SQLite: with the other starts and clicks of this moment
+                started = await self.write_log.start(names, flow.id, flow.version, first.id)
+            else:
+                conn = await lazy.get()
                 started = await repo.start_in_one_trip(conn, names, flow.id, flow.version, first.id)
-        actor, assessment = started if started is not None else (None, None)
-        if actor is None or assessment is None:
-            return None
-        logger.info("assessment_started", extra={"assessment_id": assessment.id, "flow": flow.id})
-        async with self.reads.connect() as conn:
-            owner = (actor.person_id, actor.channel_id)
-            return await self._view(conn, owner, flow, assessment.id, assessment.revision, first, {})
+            actor, assessment = started if started is not None else (None, None)
+            if actor is None or assessment is None:
+                return None
+            logger.info("assessment_started", extra={"assessment_id": assessment.id, "flow": flow.id})
+            # Only a question with a same practice in another model can carry an answer over.
+            owner = (actor.person_id, actor.channel_id) if first.same_as else None
+            reader = await lazy.get() if owner else None
+            return await self._view(reader, owner, flow, assessment.id, assessment.revision, first, {})
 
     @staticmethod
     def _first_question(flow: Flow) -> Question:
