@@ -142,6 +142,20 @@ def create_engine(
     return engine
 
 
+async def open_pool(engine: AsyncEngine, count: int) -> int:
+    """Open up to ``count`` pooled connections at once and hand them back to the pool, so the
+    first crowd after start-up does not wait for PostgreSQL to accept each new connection (a
+    server process is forked per connection). How many opened; a failure only means fewer (the
+    pool opens them when needed, as before). Nothing to do for SQLite."""
+    if engine.dialect.name == "sqlite":
+        return 0
+    opened = await asyncio.gather(*(engine.connect().start() for _ in range(count)), return_exceptions=True)
+    for connection in opened:
+        if isinstance(connection, AsyncConnection):
+            await connection.close()
+    return sum(isinstance(connection, AsyncConnection) for connection in opened)
+
+
 def ping_when_idle(engine: AsyncEngine, idle_after: float) -> None:
     """At checkout, replace a pooled connection the driver knows is closed, and check one that sat
     idle ``idle_after`` seconds or more with a round trip (a dead one is replaced; SQLAlchemy tries

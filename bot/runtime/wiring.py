@@ -17,7 +17,7 @@ from bot.runtime.background import MAX_RUNNING, Background
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.settings import Settings
-from bot.services.assessments import AssessmentService
+from bot.services.assessments import CLICK_SLOTS, AssessmentService
 from bot.services.checkins import CheckinService
 from bot.services.commitments import CommitmentService
 from bot.services.export import ExportService
@@ -33,7 +33,7 @@ from bot.slack.messenger import Messenger, build_web_client
 from bot.slack.outbox import SlackOutbox
 from flows.schema import Flow
 from flows.simulate import questions_asked
-from models.db import create_engine, create_read_engine
+from models.db import create_engine, create_read_engine, open_pool
 from models.migrate import needs_upgrade, upgrade_engine  # Alembic itself loads only to migrate
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,10 @@ async def create_runtime(settings: Settings, flows: dict[str, Flow]) -> Runtime:
         await migrate(engine)
     # How many questions each model asks (the picker and the intro say so): measured once, off the loop.
     await asyncio.to_thread(lambda: [questions_asked(flow) for flow in flows.values()])
+    # PostgreSQL: the connections answer clicks use, open before the first crowd arrives.
+    opened = await open_pool(engine, CLICK_SLOTS)
+    if opened:
+        logger.info("database_pool_opened", extra={"connections": opened})
     http, reply_http = web_api_session(), reply_session()
     client = build_web_client(settings.slack_bot_token, settings.slack_api_url, http)
     once = build_web_client(settings.slack_bot_token, settings.slack_api_url, http, retries=False)

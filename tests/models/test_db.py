@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
-from models.db import POOL_TIMEOUT, SQLITE_POOL_TIMEOUT, create_engine, is_unreachable, ping
+from models.db import POOL_TIMEOUT, SQLITE_POOL_TIMEOUT, create_engine, is_unreachable, open_pool, ping
 from tests.faults import FreezingProxy, freezing_proxy
 
 SHORT = 0.5  # the shortened timeout, in seconds
@@ -151,6 +151,31 @@ async def test_a_connection_the_server_closed_is_replaced_at_checkout_without_a_
         assert await backend_pid(engine) != before
     finally:
         await engine.dispose()
+
+
+async def test_the_pool_opens_its_connections_up_front_and_an_absent_server_only_means_later(
+    database_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL: open_pool leaves that many idle connections in the pool; SQLite has nothing to
+    open; a server that refuses connections does not stop start-up (nothing opened, no error)."""
+    engine = create_engine(database_url)
+    try:
+        opened = await open_pool(engine, 3)
+        if engine.dialect.name == "sqlite":
+            assert opened == 0
+        else:
+            assert opened == 3
+            assert engine.sync_engine.pool.checkedin() == 3  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    absent = create_engine(f"postgresql://u@127.0.0.1:{port}/db", connect_timeout=SHORT)
+    try:
+        assert await open_pool(absent, 2) == 0
+    finally:
+        await absent.dispose()
 
 
 async def _silently_dead_connection_then_select(
