@@ -523,6 +523,32 @@ def cpu_per_click(f: Figures) -> float:
     return f.app_cpu_s / f.clicks * 1000 if f.clicks else math.nan
 
 
+# What the chosen stack holds in memory before any code of ours: Bolt with aiohttp (the bare app),
+# SQLAlchemy's asyncio extension with aiosqlite, pydantic and PyYAML. Issue 11's RSS target is
+# measured against the bare app; this shows how much of the difference the stack itself is.
+STACK_FLOOR_IMPORTS = (
+    "aiohttp",
+    "slack_bolt.async_app",
+    "slack_sdk.webhook.async_client",
+    "sqlalchemy.ext.asyncio",
+    "aiosqlite",
+    "pydantic",
+    "yaml",
+)
+
+
+def stack_floor_mb() -> float:
+    """The RSS of a fresh interpreter that only imports :data:`STACK_FLOOR_IMPORTS` (MB)."""
+    code = (
+        f"import importlib, psutil\nfor m in {STACK_FLOOR_IMPORTS!r}: importlib.import_module(m)\n"
+        "print(psutil.Process().memory_info().rss)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    return int(done.stdout.strip()) / 1e6
+
+
 def print_report(shapes: list[Shape], running: dict[str, Running], header: list[str]) -> None:
     for line in header:
         print(line)
@@ -541,6 +567,11 @@ def print_report(shapes: list[Shape], running: dict[str, Running], header: list[
     print()
     rss = "  ".join(f"{name} {fmt(r.peak_rss_mb)} MB (VmHWM {fmt(r.hwm_mb)})" for name, r in running.items())
     print(f"peak RSS: {rss}")
+    floor = stack_floor_mb()
+    print(
+        "the stack alone (Bolt, aiohttp, SQLAlchemy asyncio, aiosqlite, pydantic, PyYAML imported, "
+        f"nothing of ours): {fmt(floor)} MB"
+    )
     for name, r in running.items():
         any_figures = next(iter(r.figures.values()), None)
         problems = any_figures.log_problems if any_figures else []
@@ -569,6 +600,8 @@ def print_report(shapes: list[Shape], running: dict[str, Running], header: list[
         ]
         if shape is shapes[0]:
             checks.append(("peak RSS bot/bare", ratio(bot.peak_rss_mb, bare.peak_rss_mb), TARGET_RSS_VS_BARE))
+            checks.append(("RSS stack alone/bare", ratio(floor, bare.peak_rss_mb), None))
+            checks.append(("peak RSS bot/stack alone", ratio(bot.peak_rss_mb, floor), None))
         for label, value, target in checks:
             verdict = (
                 "" if target is None else f"target <= {target}x  {'met' if value <= target else 'NOT met'}"
