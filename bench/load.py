@@ -604,7 +604,9 @@ def print_report(shapes: list[Shape], running: dict[str, Running], header: list[
             checks.append(("peak RSS bot/stack alone", ratio(bot.peak_rss_mb, floor), None))
         for label, value, target in checks:
             verdict = (
-                "" if target is None else f"target <= {target}x  {'met' if value <= target else 'NOT met'}"
+                ""
+                if target is None or applies
+                else f"target <= {target}x  {'met' if value <= target else 'NOT met'}"
             )
             print(f"  {label:<24} {fmt(value, 2):>7}x   {verdict}")
         rounds = [ratio(a, z) for a, z in zip(o.round_next_p95, d.round_next_p95, strict=False)]
