@@ -68,7 +68,8 @@ class _Lazy:
 
     async def get(self) -> AsyncConnection:
         if self._conn is None:
-            self._conn = await autocommit(await self._engine.connect())
+            self._conn = await self._engine.connect()  # kept first, so the way out returns it
+            await autocommit(self._conn)  # the same connection, switched
         return self._conn
 
     async def __aenter__(self) -> _Lazy:
