@@ -56,8 +56,9 @@ PING_TIMEOUT = 1.5
 # SQLAlchemy's pool_pre_ping checks every checkout: on asyncpg, outside a transaction, that is
 # BEGIN, an empty statement and ROLLBACK, three round trips before every click under load, for
 # connections that were returned milliseconds ago. Pinging those proves nothing the next statement
-# does not (a server can die between ping and use either way: SQLAlchemy then invalidates the whole
-# pool and the person gets the apology), so only a connection idle this long is pinged.
+# does not (a server can die between ping and use either way: the statement then fails, its
+# connection is dropped from the pool and the person gets the apology), so only a connection idle
+# this long is pinged; one the driver already saw closed is replaced without a trip.
 PING_IDLE_AFTER = 1.0
 
 

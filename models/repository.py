@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Row, Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,6 +35,7 @@ from models.tables import (
 )
 
 Db = AsyncConnection | AsyncSession
+T = TypeVar("T")
 
 # The mapped classes define the schema (and migrations compare against them); statements here use
 # their tables directly.
@@ -165,11 +166,7 @@ async def start_in_one_trip(
     together in one trip.)"""
     if not onetrip.is_sqlite(db):
         return await _start_postgres(db, who, flow_id, flow_version, first_question_id)
-    job = _start_job(who, flow_id, flow_version, first_question_id)
-    (started,) = await onetrip.run(db, partial(_write_batch, [job]))
-    if isinstance(started, BaseException):
-        raise started
-    return _started(started)
+    return _started(await _write_one(db, _start_job(who, flow_id, flow_version, first_question_id)))
 
 
 _StartedRow = tuple[Actor, tuple[Any, ...] | None]
@@ -584,10 +581,7 @@ async def record_answer(
     if not onetrip.is_sqlite(db):
         db = await autocommit(db)  # committed by itself (refused inside an open transaction)
         return len(await _CLAIM_AND_SAVE_POSTGRES.fetch(db, {**claim, **answer})) == 1
-    (written,) = await onetrip.run(db, partial(_write_batch, [_click_job(claim, answer)]))
-    if isinstance(written, BaseException):
-        raise written
-    return bool(written)
+    return bool(await _write_one(db, _click_job(claim, answer)))
 
 
 def _click_job(claim: dict[str, Any], answer: dict[str, Any]) -> Callable[[sqlite3.Connection], bool]:
@@ -628,6 +622,14 @@ def _write_batch(
         connection.rollback()
         raise
     return results
+
+
+async def _write_one(db: AsyncConnection, job: Callable[[sqlite3.Connection], T]) -> T:
+    """One job written and committed on its own, in one trip to SQLite's thread."""
+    (written,) = await onetrip.run(db, partial(_write_batch, [job]))
+    if isinstance(written, BaseException):
+        raise written
+    return cast(T, written)
 
 
 class WriteLog:
