@@ -196,6 +196,39 @@ async def autocommit(conn: AsyncConnection) -> AsyncConnection:
     return await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
+async def release(conn: AsyncConnection) -> None:
+    """Give ``conn`` back to its pool. With no transaction open, closing does no I/O (autocommit
+    has nothing to end, and the pools here do not roll back on return), so it runs in this task:
+    SQLAlchemy's ``async with`` closes in a task of its own, which waits a turn of a busy event loop
+    while the connection stays taken. With one open, SQLAlchemy's own close (safe from a cancel)."""
+    if conn.in_transaction():
+        await conn.__aexit__(None, None, None)
+    else:
+        await conn.close()
+
+
+class LazyConnection:
+    """A connection from ``engine`` (in autocommit mode on PostgreSQL) checked out on first use, so
+    work that turns out to need none takes none; released (:func:`release`) on the way out."""
+
+    def __init__(self, engine: AsyncEngine):
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def get(self) -> AsyncConnection:
+        if self._conn is None:
+            self._conn = await self._engine.connect()  # kept first, so the way out returns it
+            await autocommit(self._conn)  # the same connection, switched
+        return self._conn
+
+    async def __aenter__(self) -> LazyConnection:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            await release(self._conn)
+
+
 READERS = 8  # SQLite: connections for the click path's reads, beside the one writer
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from models import onetrip
-from models.db import autocommit
+from models.db import autocommit, release
 from models.tables import (
     Answer,
     Assessment,
@@ -681,8 +681,11 @@ class WriteLog:
         while self._queued:
             batch, self._queued = self._queued[: self.MAX_BATCH], self._queued[self.MAX_BATCH :]
             try:
-                async with self.engine.connect() as conn:
+                conn = await self.engine.connect()
+                try:
                     written = await onetrip.run(conn, partial(_write_batch, [job for job, _ in batch]))
+                finally:
+                    await release(conn)  # the one writer, free for the next batch at once
             except Exception as exc:  # nothing of this batch was committed: each one says so
                 for _, done in batch:
                     if not done.done():

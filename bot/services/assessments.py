@@ -44,7 +44,7 @@ from flows.schema import Flow, Question
 from models import repository as repo
 from models import results as results_repo
 from models import teams as teams_repo
-from models.db import autocommit
+from models.db import LazyConnection
 from models.tables import Status, utcnow
 
 logger = logging.getLogger(__name__)
@@ -56,35 +56,6 @@ CARRY_OVER = timedelta(days=90)  # answers to the same practice in another model
 
 class _LostRace(Exception):
     """Another delivery of this click, or a racing click, was accepted first."""
-
-
-class _Lazy:
-    """A connection from ``engine`` (in autocommit mode on PostgreSQL) checked out on first use, so
-    a click that needs none (a warm view on SQLite) takes none; returned on the way out."""
-
-    def __init__(self, engine: AsyncEngine):
-        self._engine = engine
-        self._conn: AsyncConnection | None = None
-
-    async def get(self) -> AsyncConnection:
-        if self._conn is None:
-            self._conn = await self._engine.connect()  # kept first, so the way out returns it
-            await autocommit(self._conn)  # the same connection, switched
-        return self._conn
-
-    async def __aenter__(self) -> _Lazy:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._conn is None:
-            return
-        if self._conn.in_transaction():
-            await self._conn.__aexit__(None, None, None)  # SQLAlchemy's close, safe from a cancel
-        else:
-            # Nothing to end (autocommit, or reads outside a transaction; the pools here do not
-            # roll back on return): closing does no I/O, so it runs in this task, not in one of
-            # its own that would wait a turn of a busy event loop holding the connection.
-            await self._conn.close()
 
 
 class AssessmentService:
@@ -237,7 +208,7 @@ class AssessmentService:
         first = self._first_question(flow)
         names = (who.team_id, who.channel_id, who.user_id, who.channel_name, who.user_name)
         # On PostgreSQL the reads engine is the database's own: one connection serves both.
-        async with _Lazy(self.reads) as lazy:
+        async with LazyConnection(self.reads) as lazy:
             started: tuple[repo.Actor, repo.AssessmentRow | None] | None
             if self.write_log is not None:  # SQLite: with the other starts and clicks of this moment
                 started = await self.write_log.start(names, flow.id, flow.version, first.id)
@@ -392,7 +363,7 @@ class AssessmentService:
         """
         warm = self._warm_click(who, assessment_id, revision, question_id)
         try:
-            async with _Lazy(self.reads) as lazy:
+            async with LazyConnection(self.reads) as lazy:
                 loaded: tuple[repo.AssessmentView, Flow, dict[str, str]] | Outcome
                 if warm is None:
                     choice = (question_id, option_id)
