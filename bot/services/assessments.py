@@ -40,6 +40,7 @@ from bot.services.outcomes import (
     Who,
 )
 from flows import engine
+from flows.engine import Score
 from flows.schema import Flow, Question
 from models import repository as repo
 from models import results as results_repo
@@ -414,16 +415,14 @@ class AssessmentService:
                 await teams_repo.refresh(conn, view.assessment.channel_id, flow.id)
                 # Nothing goes to the channel yet: the person sees a private preview and decides.
                 # If that reply is lost, `/maturity status` shows the result with its Share button.
-                completed = Completed(
-                    flow, assessment_id, result_id, view.slack_user_id, view.slack_channel_id, score,
-                    engine.tailored_next_steps(flow, score, answers), outbox_id=0,
-                )  # fmt: skip
+                completed = self._completed(view, flow, result_id, answers, score)
         except _LostRace:
             if warm is not None:
                 # Someone moved the assessment on since this process last did: forget what it
                 # remembered and answer the click as if it had read first (the database words it:
                 # "already counted" for a repeat, "an earlier step" for an old message).
-                if self._warm_view(assessment_id, revision) is not None:
+                kept = self._warm.get(assessment_id)
+                if kept is not None and kept.assessment.revision == revision:
                     del self._warm[assessment_id]
                 return await self._answer(who, assessment_id, revision, question_id, option_id)
             return await self._after_lost_race(assessment_id)
@@ -456,15 +455,22 @@ class AssessmentService:
                 return FlowRemoved(view.assessment.flow_id)
             answers = self._usable_answers(flow, view.answers)
             score = engine.score_assessment(flow, answers)
-            completed = Completed(
-                flow, view.assessment.id, result_id, view.slack_user_id, view.slack_channel_id, score,
-                engine.tailored_next_steps(flow, score, answers), outbox_id=0,
-            )  # fmt: skip
+            completed = self._completed(view, flow, result_id, answers, score)
             # The click that shares delivers it itself (and tells the person how it went); if its
             # process dies, a dispatcher takes it once the grace is over.
             outbox_id = await queue_result(conn, view.slack_team_id, completed, delay=self.click_grace)
         logger.info("result_shared", extra={"result_id": result_id, "outbox_id": outbox_id})
         return ShareResult(replace(completed, outbox_id=outbox_id))
+
+    @staticmethod
+    def _completed(
+        view: repo.AssessmentView, flow: Flow, result_id: int, answers: dict[str, str], score: Score
+    ) -> Completed:
+        """A completed assessment's result, with the next steps its answers call for."""
+        return Completed(
+            flow, view.assessment.id, result_id, view.slack_user_id, view.slack_channel_id, score,
+            engine.tailored_next_steps(flow, score, answers), outbox_id=0,
+        )  # fmt: skip
 
     async def _after_lost_race(self, assessment_id: int) -> Outcome:
         logger.info("click_ignored", extra={"assessment_id": assessment_id, "reason": "duplicate"})
