@@ -192,7 +192,7 @@ def test_concurrent_migrate_runs_on_one_sqlite_file_all_succeed(tmp_path: Path) 
                 if process.poll() is None:
                     process.kill()
                     process.wait(timeout=10)
-        failed = [err[-300:] for process, err in zip(processes, errors, strict=True) if process.returncode]
+        failed = [err[-2000:] for process, err in zip(processes, errors, strict=True) if process.returncode]
         assert failed == [], f"round {round_}"
         with sqlite3.connect(db) as connection:
             versions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
