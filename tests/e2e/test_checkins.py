@@ -324,8 +324,14 @@ async def _run_at(bot: RunningBot, *moments: datetime) -> None:
 
 
 async def _due_from(bot: RunningBot, when: datetime) -> None:
-    """Move the channel's next check-in to ``when`` (as if the schedule had been set before it)."""
+    """Move the channel's next check-in to ``when`` (as if the schedule had been set before it).
+
+    From here the test is the clock: the scheduler's wall-clock loop is stopped first, or its tick
+    at the next minute would run everything due before today (the dates here are past) and move
+    the schedule on by itself."""
     assert bot.runtime is not None
+    assert bot.runtime.scheduler is not None
+    await bot.runtime.scheduler.stop()
     async with bot.runtime.engine.begin() as conn:
         await conn.execute(update(Schedule).values(next_due_at=when))
 
